@@ -1,0 +1,247 @@
+package loggregator
+
+import (
+	"strconv"
+
+	"google.golang.org/protobuf/proto"
+
+	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
+)
+
+// EmitLogOption is the option type passed into EmitLog.
+type EmitLogOption func(proto.Message)
+
+// EmitGaugeOption is the option type passed into EmitGauge.
+type EmitGaugeOption func(proto.Message)
+
+// EmitCounterOption is the option type passed into EmitCounter.
+type EmitCounterOption func(proto.Message)
+
+// EmitTimerOption is the option type passed into EmitTimer.
+type EmitTimerOption func(proto.Message)
+
+// EmitEventOption is the option type passed into EmitEvent.
+type EmitEventOption func(proto.Message)
+
+// envelopeEditor is implemented by messages other than a v2 envelope that
+// the Emit options can edit: the v1 client's envelope builder. Each Emit
+// option calls the matching method. Options applied to any other message
+// type do nothing (the original panicked).
+type envelopeEditor interface {
+	SetLogAppInfo(appID, sourceType, sourceInstance string)
+	SetLogToStdout()
+	SetGaugeAppInfo(appID string, index int)
+	SetCounterAppInfo(appID string, index int)
+	SetSourceInfo(sourceID, instanceID string)
+	SetGaugeValue(name string, value float64, unit string)
+	SetDelta(d uint64)
+	SetTotal(t uint64)
+	SetTag(name, value string)
+}
+
+// setTag writes tags[name] = value, creating the map when needed.
+func setTag(e *loggregator_v2.Envelope, name, value string) {
+	if e.Tags == nil {
+		e.Tags = make(map[string]string)
+	}
+	e.Tags[name] = value
+}
+
+// WithEnvelopeTag adds a tag to the envelope.
+func WithEnvelopeTag(name, value string) func(proto.Message) {
+	return func(m proto.Message) {
+		switch e := m.(type) {
+		case *loggregator_v2.Envelope:
+			setTag(e, name, value)
+		case envelopeEditor:
+			e.SetTag(name, value)
+		}
+	}
+}
+
+// WithEnvelopeTags adds tag information that can be text, integer, or decimal
+// to the envelope. WithEnvelopeTags expects a single call with a complete map
+// and will overwrite if called a second time.
+//
+// Every entry of tags is written over the envelope's tags; entries already
+// present under other keys are kept, so a second call merges (as the
+// original did, despite the sentence above).
+func WithEnvelopeTags(tags map[string]string) func(proto.Message) {
+	return func(m proto.Message) {
+		switch e := m.(type) {
+		case *loggregator_v2.Envelope:
+			for k, v := range tags {
+				setTag(e, k, v)
+			}
+		case envelopeEditor:
+			for k, v := range tags {
+				e.SetTag(k, v)
+			}
+		}
+	}
+}
+
+// WithAppInfo configures the meta data associated with emitted data. Exists
+// for backward compatability. If possible, use WithSourceInfo instead.
+func WithAppInfo(appID, sourceType, sourceInstance string) EmitLogOption {
+	return WithSourceInfo(appID, sourceType, sourceInstance)
+}
+
+// WithSourceInfo configures the meta data associated with emitted data.
+//
+// On a v2 envelope it sets source_id, instance_id and the tag
+// "source_type" (even when sourceType is empty).
+func WithSourceInfo(sourceID, sourceType, sourceInstance string) EmitLogOption {
+	return func(m proto.Message) {
+		switch e := m.(type) {
+		case *loggregator_v2.Envelope:
+			e.SourceId = sourceID
+			e.InstanceId = sourceInstance
+			setTag(e, "source_type", sourceType)
+		case envelopeEditor:
+			e.SetLogAppInfo(sourceID, sourceType, sourceInstance)
+		}
+	}
+}
+
+// WithStdout sets the output type to stdout. Without using this option, all
+// data is assumed to be stderr output. It does nothing to envelopes that do
+// not carry a log.
+func WithStdout() EmitLogOption {
+	return func(m proto.Message) {
+		switch e := m.(type) {
+		case *loggregator_v2.Envelope:
+			if l := e.GetLog(); l != nil {
+				l.Type = loggregator_v2.Log_OUT
+			}
+		case envelopeEditor:
+			e.SetLogToStdout()
+		}
+	}
+}
+
+// WithGaugeAppInfo configures an envelope with both the app ID and index.
+// Exists for backward compatability. If possible, use WithGaugeSourceInfo
+// instead. The index becomes the decimal instance_id.
+func WithGaugeAppInfo(appID string, index int) EmitGaugeOption {
+	return func(m proto.Message) {
+		switch e := m.(type) {
+		case *loggregator_v2.Envelope:
+			e.SourceId = appID
+			e.InstanceId = strconv.Itoa(index)
+		case envelopeEditor:
+			e.SetGaugeAppInfo(appID, index)
+		}
+	}
+}
+
+// WithGaugeSourceInfo configures an envelope with both the source ID and
+// instance ID.
+func WithGaugeSourceInfo(sourceID, instanceID string) EmitGaugeOption {
+	return EmitGaugeOption(withSourceInstance(sourceID, instanceID))
+}
+
+// WithGaugeValue adds a gauge information. For example, to send information
+// about current CPU usage, one might use:
+//
+//	WithGaugeValue("cpu", 3.0, "percent")
+//
+// An number of calls to WithGaugeValue may be passed into EmitGauge. If there
+// are duplicate names in any of the options, i.e., "cpu" and "cpu", then the
+// last EmitGaugeOption will take precedence. It does nothing to envelopes
+// that do not carry a gauge.
+func WithGaugeValue(name string, value float64, unit string) EmitGaugeOption {
+	return func(m proto.Message) {
+		switch e := m.(type) {
+		case *loggregator_v2.Envelope:
+			g := e.GetGauge()
+			if g == nil {
+				return
+			}
+			if g.Metrics == nil {
+				g.Metrics = make(map[string]*loggregator_v2.GaugeValue)
+			}
+			g.Metrics[name] = &loggregator_v2.GaugeValue{Unit: unit, Value: value}
+		case envelopeEditor:
+			e.SetGaugeValue(name, value, unit)
+		}
+	}
+}
+
+// WithCounterAppInfo configures an envelope with both the app ID and index.
+// Exists for backward compatability. If possible, use WithCounterSourceInfo
+// instead. The index becomes the decimal instance_id.
+func WithCounterAppInfo(appID string, index int) EmitCounterOption {
+	return func(m proto.Message) {
+		switch e := m.(type) {
+		case *loggregator_v2.Envelope:
+			e.SourceId = appID
+			e.InstanceId = strconv.Itoa(index)
+		case envelopeEditor:
+			e.SetCounterAppInfo(appID, index)
+		}
+	}
+}
+
+// WithCounterSourceInfo configures an envelope with both the source ID and
+// instance ID.
+func WithCounterSourceInfo(sourceID, instanceID string) EmitCounterOption {
+	return EmitCounterOption(withSourceInstance(sourceID, instanceID))
+}
+
+// WithDelta is an option that sets the delta for a counter.
+func WithDelta(d uint64) EmitCounterOption {
+	return func(m proto.Message) {
+		switch e := m.(type) {
+		case *loggregator_v2.Envelope:
+			if c := e.GetCounter(); c != nil {
+				c.Delta = d
+			}
+		case envelopeEditor:
+			e.SetDelta(d)
+		}
+	}
+}
+
+// WithTotal is an option that sets the total for a counter.
+//
+// It also sets the delta to 0; a WithDelta after it sets the delta again.
+func WithTotal(t uint64) EmitCounterOption {
+	return func(m proto.Message) {
+		switch e := m.(type) {
+		case *loggregator_v2.Envelope:
+			if c := e.GetCounter(); c != nil {
+				c.Total = t
+				c.Delta = 0
+			}
+		case envelopeEditor:
+			e.SetTotal(t)
+		}
+	}
+}
+
+// WithTimerSourceInfo configures an envelope with both the source and
+// instance IDs.
+func WithTimerSourceInfo(sourceID, instanceID string) EmitTimerOption {
+	return EmitTimerOption(withSourceInstance(sourceID, instanceID))
+}
+
+// WithEventSourceInfo configures an envelope with both the source and
+// instance IDs.
+func WithEventSourceInfo(sourceID, instanceID string) EmitEventOption {
+	return EmitEventOption(withSourceInstance(sourceID, instanceID))
+}
+
+// withSourceInstance sets source_id and instance_id on a v2 envelope, or
+// calls SetSourceInfo on an editor.
+func withSourceInstance(sourceID, instanceID string) func(proto.Message) {
+	return func(m proto.Message) {
+		switch e := m.(type) {
+		case *loggregator_v2.Envelope:
+			e.SourceId = sourceID
+			e.InstanceId = instanceID
+		case envelopeEditor:
+			e.SetSourceInfo(sourceID, instanceID)
+		}
+	}
+}
