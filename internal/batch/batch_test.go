@@ -1,0 +1,172 @@
+package batch_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"code.cloudfoundry.org/go-loggregator/internal/batch"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestSealing(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       batch.Config
+		entries   []string
+		wantFull  []int // N of each batch Take(false) returns, in order
+		wantOpen  int   // N of the batch Take(true) returns afterwards (0: none)
+		wantReady bool
+	}{
+		{"by count", batch.Config{Capacity: 10, MaxCount: 2, MaxBytes: 100}, []string{"a", "b", "c"}, []int{2}, 1, true},
+		{"by bytes", batch.Config{Capacity: 10, MaxCount: 100, MaxBytes: 4}, []string{"ab", "cd", "e"}, []int{2}, 1, true},
+		{"entry would overflow bytes", batch.Config{Capacity: 10, MaxCount: 100, MaxBytes: 4}, []string{"abc", "de"}, []int{1}, 1, true},
+		{"oversized entry alone", batch.Config{Capacity: 10, MaxCount: 100, MaxBytes: 2}, []string{"abcdef"}, []int{1}, 0, true},
+		{"nothing sealed", batch.Config{Capacity: 10, MaxCount: 5, MaxBytes: 100}, []string{"a", "b"}, nil, 2, false},
+		{"zero config clamps to one", batch.Config{}, []string{"a"}, []int{1}, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := batch.New(tc.cfg)
+			for _, e := range tc.entries {
+				if err := b.Add([]byte(e)); err != nil {
+					t.Fatalf("Add(%q): %v", e, err)
+				}
+			}
+			select {
+			case <-b.Ready():
+				if !tc.wantReady {
+					t.Error("Ready signalled, want not")
+				}
+			default:
+				if tc.wantReady {
+					t.Error("Ready not signalled")
+				}
+			}
+			for _, n := range tc.wantFull {
+				bt := b.Take(false)
+				if bt == nil || bt.N != n {
+					t.Fatalf("Take(false) = %+v, want N=%d", bt, n)
+				}
+				b.Release(bt)
+			}
+			if bt := b.Take(false); bt != nil {
+				t.Fatalf("extra sealed batch %+v", bt)
+			}
+			bt := b.Take(true)
+			if tc.wantOpen == 0 {
+				if bt != nil {
+					t.Fatalf("Take(true) = %+v, want nil", bt)
+				}
+				return
+			}
+			if bt == nil || bt.N != tc.wantOpen {
+				t.Fatalf("Take(true) = %+v, want N=%d", bt, tc.wantOpen)
+			}
+			b.Release(bt)
+			if h := b.Held(); h != 0 {
+				t.Fatalf("Held = %d after releasing everything", h)
+			}
+		})
+	}
+}
+
+func TestCapacityCountsTakenBatches(t *testing.T) {
+	b := batch.New(batch.Config{Capacity: 3, MaxCount: 2, MaxBytes: 100})
+	for i := 0; i < 3; i++ {
+		if err := b.Add([]byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Add([]byte{'y'}); !errors.Is(err, batch.ErrFull) {
+		t.Fatalf("Add over capacity: %v, want ErrFull", err)
+	}
+	bt := b.Take(false)
+	if err := b.Add([]byte{'y'}); !errors.Is(err, batch.ErrFull) {
+		t.Fatalf("Add with a taken, unreleased batch: %v, want ErrFull", err)
+	}
+	b.Release(bt)
+	if err := b.Add([]byte{'y'}); err != nil {
+		t.Fatalf("Add after Release: %v", err)
+	}
+	b.Close()
+	if err := b.Add([]byte{'z'}); !errors.Is(err, batch.ErrClosed) {
+		t.Fatalf("Add after Close: %v, want ErrClosed", err)
+	}
+	if bt := b.Take(true); bt == nil || bt.N != 2 || string(bt.Data) != "xy" {
+		t.Fatalf("Take after Close = %+v", bt)
+	}
+}
+
+func TestBufferConcurrentSafe(t *testing.T) {
+	b := batch.New(batch.Config{Capacity: 1000, MaxCount: 10, MaxBytes: 1 << 20})
+	const writers, each = 8, 5000
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	added := 0
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			for i := 0; i < each; i++ {
+				if b.Add([]byte{'e'}) == nil {
+					n++
+				}
+			}
+			mu.Lock()
+			added += n
+			mu.Unlock()
+		}()
+	}
+	done := make(chan struct{})
+	taken := 0
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-b.Ready():
+			default:
+			}
+			bt := b.Take(true)
+			if bt == nil {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if b.Held() == 0 && closedFlag(&mu, &added, writers*each) {
+					return
+				}
+				continue
+			}
+			if len(bt.Data) != bt.N {
+				t.Errorf("batch of %d entries has %d bytes", bt.N, len(bt.Data))
+			}
+			taken += bt.N
+			b.Release(bt)
+		}
+	}()
+	wg.Wait()
+	b.Close()
+	mu.Lock()
+	added = -added - 1 // signal the reader that writers are done (negative)
+	mu.Unlock()
+	<-done
+	mu.Lock()
+	want := -(added + 1)
+	mu.Unlock()
+	if taken != want {
+		t.Fatalf("took %d envelopes, added %d", taken, want)
+	}
+}
+
+// closedFlag reports whether the writers finished (added was made negative).
+func closedFlag(mu *sync.Mutex, added *int, _ int) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	return *added < 0
+}
