@@ -24,8 +24,10 @@
 //     disk_quota metrics (and not exactly one metric) becomes a single
 //     ContainerMetric.
 //
-// Instance indexes, status codes and error codes that do not fit in an int32
-// convert to 0, as in go-loggregator v9 and later (v7 truncated them).
+// In ToV1, instance indexes and error codes that do not fit in an int32
+// convert to 0, as in go-loggregator v9 and later (v7 truncated them); HTTP
+// status codes are parsed as 64-bit integers and truncated to 32 bits, as in
+// every version of the original.
 //
 // Neither function panics, whatever the input: a nil envelope, nil
 // sub-messages and nil map values behave as their zero values. The inputs

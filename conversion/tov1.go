@@ -29,18 +29,36 @@ import (
 // Results may share the log payload bytes of e; e is not modified. Some
 // results lack proto2 required fields (see the package documentation).
 func ToV1(e *loggregator_v2.Envelope) []*events.Envelope {
-	switch e.GetMessage().(type) {
+	// The generated getters (GetLog …) dereference the oneof wrapper, which
+	// panics on a typed nil wrapper; read the wrappers here instead.
+	switch m := e.GetMessage().(type) {
 	case *loggregator_v2.Envelope_Log:
-		if lookup(e, "__v1_type") == "Error" {
-			return errorToV1(e)
+		var l *loggregator_v2.Log
+		if m != nil {
+			l = m.Log
 		}
-		return logToV1(e)
+		if lookup(e, "__v1_type") == "Error" {
+			return errorToV1(e, l)
+		}
+		return logToV1(e, l)
 	case *loggregator_v2.Envelope_Counter:
-		return counterToV1(e)
+		var c *loggregator_v2.Counter
+		if m != nil {
+			c = m.Counter
+		}
+		return counterToV1(e, c)
 	case *loggregator_v2.Envelope_Gauge:
-		return gaugeToV1(e)
+		var g *loggregator_v2.Gauge
+		if m != nil {
+			g = m.Gauge
+		}
+		return gaugeToV1(e, g)
 	case *loggregator_v2.Envelope_Timer:
-		return timerToV1(e)
+		var t *loggregator_v2.Timer
+		if m != nil {
+			t = m.Timer
+		}
+		return timerToV1(e, t)
 	}
 	return nil
 }
@@ -50,11 +68,17 @@ func ToV1(e *loggregator_v2.Envelope) []*events.Envelope {
 func render(v *loggregator_v2.Value) (s string, ok bool) {
 	switch d := v.GetData().(type) {
 	case *loggregator_v2.Value_Text:
-		return d.Text, true
+		if d != nil {
+			return d.Text, true
+		}
 	case *loggregator_v2.Value_Integer:
-		return strconv.FormatInt(d.Integer, 10), true
+		if d != nil {
+			return strconv.FormatInt(d.Integer, 10), true
+		}
 	case *loggregator_v2.Value_Decimal:
-		return strconv.FormatFloat(d.Decimal, 'f', 6, 64), true
+		if d != nil {
+			return strconv.FormatFloat(d.Decimal, 'f', 6, 64), true
+		}
 	}
 	return "", false
 }
@@ -192,8 +216,7 @@ type v1Log struct {
 	out            [1]*events.Envelope
 }
 
-func logToV1(e *loggregator_v2.Envelope) []*events.Envelope {
-	l := e.GetLog()
+func logToV1(e *loggregator_v2.Envelope, l *loggregator_v2.Log) []*events.Envelope {
 	b := &v1Log{}
 	b.hdr.fill(&b.env, lookupHeader(e), e.GetTimestamp(), events.Envelope_LogMessage)
 	b.env.Tags = mergedTags(e, consumedLog, 0)
@@ -229,14 +252,14 @@ type v1Error struct {
 	out     [1]*events.Envelope
 }
 
-func errorToV1(e *loggregator_v2.Envelope) []*events.Envelope {
+func errorToV1(e *loggregator_v2.Envelope, l *loggregator_v2.Log) []*events.Envelope {
 	b := &v1Error{}
 	b.hdr.fill(&b.env, lookupHeader(e), e.GetTimestamp(), events.Envelope_Error)
 	b.env.Tags = mergedTags(e, consumedError, 0)
 
 	b.source = lookup(e, "source")
 	b.code = parseInt32(lookup(e, "code"))
-	b.message = string(e.GetLog().GetPayload())
+	b.message = string(l.GetPayload())
 	b.err.Source = &b.source
 	b.err.Code = &b.code
 	b.err.Message = &b.message
@@ -256,8 +279,7 @@ type v1Counter struct {
 	out     [1]*events.Envelope
 }
 
-func counterToV1(e *loggregator_v2.Envelope) []*events.Envelope {
-	c := e.GetCounter()
+func counterToV1(e *loggregator_v2.Envelope, c *loggregator_v2.Counter) []*events.Envelope {
 	b := &v1Counter{}
 	b.hdr.fill(&b.env, lookupHeader(e), e.GetTimestamp(), events.Envelope_CounterEvent)
 	b.env.Tags = mergedTags(e, consumedCommon, 1)
@@ -296,8 +318,8 @@ func isContainerMetric(metrics map[string]*loggregator_v2.GaugeValue) bool {
 	return true
 }
 
-func gaugeToV1(e *loggregator_v2.Envelope) []*events.Envelope {
-	metrics := e.GetGauge().GetMetrics()
+func gaugeToV1(e *loggregator_v2.Envelope, g *loggregator_v2.Gauge) []*events.Envelope {
+	metrics := g.GetMetrics()
 	if isContainerMetric(metrics) {
 		return containerMetricToV1(e, metrics)
 	}
@@ -407,8 +429,7 @@ type v1HTTP struct {
 	out                        [1]*events.Envelope
 }
 
-func timerToV1(e *loggregator_v2.Envelope) []*events.Envelope {
-	t := e.GetTimer()
+func timerToV1(e *loggregator_v2.Envelope, t *loggregator_v2.Timer) []*events.Envelope {
 	b := &v1HTTP{}
 	b.hdr.fill(&b.env, lookupHeader(e), e.GetTimestamp(), events.Envelope_HttpStartStop)
 	b.env.Tags = mergedTags(e, consumedTimer, 0)
