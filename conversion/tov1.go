@@ -92,7 +92,8 @@ func lookup(e *loggregator_v2.Envelope, key string) string {
 	return s
 }
 
-// Tags consumed as fields, by payload. Every result drops the common ones.
+// Tags consumed as fields, by payload. Every result drops the common ones
+// (origin, deployment, job, index, ip and __v1_type).
 type consumed uint8
 
 const (
@@ -102,11 +103,9 @@ const (
 	consumedTimer
 )
 
-func (c consumed) has(k string) bool {
-	switch k {
-	case "__v1_type", "origin", "deployment", "job", "index", "ip":
-		return true
-	}
+// hasSpecific reports whether the payload c consumes tag k (besides the
+// common ones).
+func (c consumed) hasSpecific(k string) bool {
 	switch c {
 	case consumedLog:
 		return k == "source_type"
@@ -123,19 +122,60 @@ func (c consumed) has(k string) bool {
 	return false
 }
 
-// mergedTags builds the v1 tag map: Tags, overwritten by the rendered
-// DeprecatedTags, plus source_id when non-empty, without the tags c
-// consumes. extra is room for tags the caller adds.
-func mergedTags(e *loggregator_v2.Envelope, c consumed, extra int) map[string]string {
+// headerValues are the envelope fields looked up from the tags; they are
+// shared by every envelope made from one v2 envelope.
+type headerValues struct {
+	origin, deployment, job, index, ip string
+}
+
+// Bits of the header fields found in Tags.
+const (
+	foundOrigin = 1 << iota
+	foundDeployment
+	foundJob
+	foundIndex
+	foundIP
+	foundAll = foundOrigin | foundDeployment | foundJob | foundIndex | foundIP
+)
+
+// convertTags builds the v1 tag map and reads the envelope fields in one
+// pass over the tags. The map is Tags overwritten by the rendered
+// DeprecatedTags (nil or empty values skipped), plus source_id when
+// non-empty, without the tags consumed as fields; extra is room for tags the
+// caller adds. The fields use the single lookup: Tags first, then
+// DeprecatedTags.
+func convertTags(e *loggregator_v2.Envelope, c consumed, extra int) (map[string]string, headerValues) {
 	tags, dep := e.GetTags(), e.GetDeprecatedTags()
-	out := make(map[string]string, len(tags)+len(dep)+1+extra)
+	var hv headerValues
+	found := 0
+
+	// Most tags are consumed as fields, so the upper bound overestimates.
+	// Cap the hint at one map group (8 entries): a small map is much cheaper
+	// to build than a large one, and the rare bigger tag set just grows.
+	size := min(len(tags)+len(dep)+1+extra, 8)
+	out := make(map[string]string, size)
+
 	for k, v := range tags {
-		if !c.has(k) {
-			out[k] = v
+		switch k {
+		case "origin":
+			hv.origin, found = v, found|foundOrigin
+		case "deployment":
+			hv.deployment, found = v, found|foundDeployment
+		case "job":
+			hv.job, found = v, found|foundJob
+		case "index":
+			hv.index, found = v, found|foundIndex
+		case "ip":
+			hv.ip, found = v, found|foundIP
+		case "__v1_type":
+		default:
+			if !c.hasSpecific(k) {
+				out[k] = v
+			}
 		}
 	}
 	for k, v := range dep {
-		if c.has(k) {
+		if isCommon(k) || c.hasSpecific(k) {
 			continue
 		}
 		if s, ok := render(v); ok {
@@ -145,7 +185,33 @@ func mergedTags(e *loggregator_v2.Envelope, c consumed, extra int) map[string]st
 	if id := e.GetSourceId(); id != "" {
 		out["source_id"] = id
 	}
-	return out
+
+	if found != foundAll && len(dep) > 0 {
+		if found&foundOrigin == 0 {
+			hv.origin, _ = render(dep["origin"])
+		}
+		if found&foundDeployment == 0 {
+			hv.deployment, _ = render(dep["deployment"])
+		}
+		if found&foundJob == 0 {
+			hv.job, _ = render(dep["job"])
+		}
+		if found&foundIndex == 0 {
+			hv.index, _ = render(dep["index"])
+		}
+		if found&foundIP == 0 {
+			hv.ip, _ = render(dep["ip"])
+		}
+	}
+	return out, hv
+}
+
+func isCommon(k string) bool {
+	switch k {
+	case "__v1_type", "origin", "deployment", "job", "index", "ip":
+		return true
+	}
+	return false
 }
 
 // v1Header holds the scalar values of a v1 envelope so that the pointers
@@ -154,22 +220,6 @@ type v1Header struct {
 	origin, deployment, job, index, ip string
 	timestamp                          int64
 	eventType                          events.Envelope_EventType
-}
-
-// headerValues are the lookups shared by every envelope made from one v2
-// envelope.
-type headerValues struct {
-	origin, deployment, job, index, ip string
-}
-
-func lookupHeader(e *loggregator_v2.Envelope) headerValues {
-	return headerValues{
-		origin:     lookup(e, "origin"),
-		deployment: lookup(e, "deployment"),
-		job:        lookup(e, "job"),
-		index:      lookup(e, "index"),
-		ip:         lookup(e, "ip"),
-	}
 }
 
 func (h *v1Header) fill(dst *events.Envelope, hv headerValues, ts int64, t events.Envelope_EventType) {
@@ -218,8 +268,9 @@ type v1Log struct {
 
 func logToV1(e *loggregator_v2.Envelope, l *loggregator_v2.Log) []*events.Envelope {
 	b := &v1Log{}
-	b.hdr.fill(&b.env, lookupHeader(e), e.GetTimestamp(), events.Envelope_LogMessage)
-	b.env.Tags = mergedTags(e, consumedLog, 0)
+	tags, hv := convertTags(e, consumedLog, 0)
+	b.env.Tags = tags
+	b.hdr.fill(&b.env, hv, e.GetTimestamp(), events.Envelope_LogMessage)
 
 	b.messageType = events.LogMessage_ERR
 	if l.GetType() == loggregator_v2.Log_OUT {
@@ -254,8 +305,9 @@ type v1Error struct {
 
 func errorToV1(e *loggregator_v2.Envelope, l *loggregator_v2.Log) []*events.Envelope {
 	b := &v1Error{}
-	b.hdr.fill(&b.env, lookupHeader(e), e.GetTimestamp(), events.Envelope_Error)
-	b.env.Tags = mergedTags(e, consumedError, 0)
+	tags, hv := convertTags(e, consumedError, 0)
+	b.env.Tags = tags
+	b.hdr.fill(&b.env, hv, e.GetTimestamp(), events.Envelope_Error)
 
 	b.source = lookup(e, "source")
 	b.code = parseInt32(lookup(e, "code"))
@@ -281,8 +333,9 @@ type v1Counter struct {
 
 func counterToV1(e *loggregator_v2.Envelope, c *loggregator_v2.Counter) []*events.Envelope {
 	b := &v1Counter{}
-	b.hdr.fill(&b.env, lookupHeader(e), e.GetTimestamp(), events.Envelope_CounterEvent)
-	b.env.Tags = mergedTags(e, consumedCommon, 1)
+	tags, hv := convertTags(e, consumedCommon, 1)
+	b.env.Tags = tags
+	b.hdr.fill(&b.env, hv, e.GetTimestamp(), events.Envelope_CounterEvent)
 	if id := e.GetInstanceId(); id != "" {
 		b.env.Tags["instance_id"] = id
 	}
@@ -332,8 +385,7 @@ func gaugeToV1(e *loggregator_v2.Envelope, g *loggregator_v2.Gauge) []*events.En
 		}
 	}
 
-	hv := lookupHeader(e)
-	tags := mergedTags(e, consumedCommon, 1)
+	tags, hv := convertTags(e, consumedCommon, 1)
 	if id := e.GetInstanceId(); id != "" {
 		tags["instance_id"] = id
 	}
@@ -383,8 +435,9 @@ type v1ContainerMetric struct {
 
 func containerMetricToV1(e *loggregator_v2.Envelope, metrics map[string]*loggregator_v2.GaugeValue) []*events.Envelope {
 	b := &v1ContainerMetric{}
-	b.hdr.fill(&b.env, lookupHeader(e), e.GetTimestamp(), events.Envelope_ContainerMetric)
-	b.env.Tags = mergedTags(e, consumedCommon, 0)
+	tags, hv := convertTags(e, consumedCommon, 0)
+	b.env.Tags = tags
+	b.hdr.fill(&b.env, hv, e.GetTimestamp(), events.Envelope_ContainerMetric)
 
 	b.appID = e.GetSourceId()
 	if v := metrics["instance_index"]; v != nil {
@@ -431,8 +484,9 @@ type v1HTTP struct {
 
 func timerToV1(e *loggregator_v2.Envelope, t *loggregator_v2.Timer) []*events.Envelope {
 	b := &v1HTTP{}
-	b.hdr.fill(&b.env, lookupHeader(e), e.GetTimestamp(), events.Envelope_HttpStartStop)
-	b.env.Tags = mergedTags(e, consumedTimer, 0)
+	tags, hv := convertTags(e, consumedTimer, 0)
+	b.env.Tags = tags
+	b.hdr.fill(&b.env, hv, e.GetTimestamp(), events.Envelope_HttpStartStop)
 
 	h := &b.http
 	b.start, b.stop = t.GetStart(), t.GetStop()
