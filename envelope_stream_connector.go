@@ -3,7 +3,6 @@ package loggregator
 import (
 	"context"
 	"crypto/tls"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -138,8 +137,9 @@ func NewEnvelopeStreamConnector(
 // failure is logged. The request is sent unchanged. Envelopes come in the
 // order the server sent them; empty batches are skipped. The stream
 // returns nil once ctx is done, and at once when the dial options are
-// invalid (logged; the original panicked). The returned function may be
-// called from several goroutines.
+// invalid (logged; the original panicked). Without a buffer, a goroutine
+// decodes up to a few batches ahead of the caller and never drops any. The
+// returned function may be called from several goroutines.
 func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v2.EgressBatchRequest) EnvelopeStream {
 	if ctx.Err() != nil {
 		return func() []*loggregator_v2.Envelope { return nil }
@@ -158,13 +158,38 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 		logger: c.cfg.logger,
 		bo:     backoff.New(backoff.Config{BaseDelay: EnvelopeStreamRetryDelay, MaxDelay: EnvelopeStreamMaxRetryDelay}),
 	}
+	// One goroutine owns the gRPC stream: it receives and decodes the next
+	// batches while the caller handles the previous ones, and closes the
+	// connection when ctx is done.
 	if !c.cfg.buffered {
-		context.AfterFunc(ctx, func() { _ = conn.Close() })
-		var mu sync.Mutex
+		ch := make(chan []*loggregator_v2.Envelope, readAhead)
+		go func() {
+			defer conn.Close()
+			for {
+				b := r.next()
+				if b == nil {
+					return // ctx is done
+				}
+				select {
+				case ch <- b:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
 		return func() []*loggregator_v2.Envelope {
-			mu.Lock()
-			defer mu.Unlock()
-			return r.next()
+			if ctx.Err() != nil {
+				return nil
+			}
+			select {
+			case b := <-ch:
+				if ctx.Err() != nil {
+					return nil
+				}
+				return b
+			case <-ctx.Done():
+				return nil
+			}
 		}
 	}
 
@@ -182,8 +207,13 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 	return func() []*loggregator_v2.Envelope { return buf.get(ctx) }
 }
 
+// readAhead is how many decoded batches an unbuffered stream holds ready
+// for its caller; the server is slowed down (gRPC flow control) rather than
+// data dropped beyond that.
+const readAhead = 4
+
 // envelopeReceiver owns one BatchedReceiver stream at a time and
-// reconnects it. It is used by one goroutine at a time.
+// reconnects it. It is used by one goroutine.
 type envelopeReceiver struct {
 	ctx    context.Context
 	client loggregator_v2.EgressClient
