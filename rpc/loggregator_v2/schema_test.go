@@ -25,8 +25,7 @@ func schemaListing(t *testing.T) []string {
 	t.Helper()
 	var lines []string
 	var walkMessages func(protoreflect.MessageDescriptors)
-	var walkEnums func(protoreflect.EnumDescriptors)
-	walkEnums = func(enums protoreflect.EnumDescriptors) {
+	walkEnums := func(enums protoreflect.EnumDescriptors) {
 		for i := 0; i < enums.Len(); i++ {
 			e := enums.Get(i)
 			for j := 0; j < e.Values().Len(); j++ {
@@ -107,10 +106,7 @@ func TestSchemaMatchesGoldenDescriptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []string
-	for _, l := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
-		want = append(want, l)
-	}
+	want := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
 	sort.Strings(want)
 	got := schemaListing(t)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
