@@ -154,7 +154,7 @@ func BenchmarkDecode(b *testing.B) {
 	for i := range envs {
 		envs[i] = &v2.Envelope{
 			Timestamp: int64(i), SourceId: "5b6a2c1e-2f0e-4a55-9d1c-0f7c1a3e9b42", InstanceId: "1",
-			Tags: map[string]string{"source_type": "APP/PROC/WEB", "origin": "rep", "deployment": "cf", "job": "diego-cell", "index": "0c3a4e6e", "ip": "10.0.16.23"},
+			Tags:    map[string]string{"source_type": "APP/PROC/WEB", "origin": "rep", "deployment": "cf", "job": "diego-cell", "index": "0c3a4e6e", "ip": "10.0.16.23"},
 			Message: &v2.Envelope_Log{Log: &v2.Log{Payload: []byte(fmt.Sprintf("GET /v2/items/%d HTTP/1.1 200 512", i))}},
 		}
 	}
