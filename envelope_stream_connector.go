@@ -130,12 +130,14 @@ func NewEnvelopeStreamConnector(
 // the underlying gRPC stream dies, it attempts to reconnect until the
 // context is done.
 //
-// Each call opens its own connection, which is closed as soon as ctx is
+// Each call opens its own connection (grpc.NewClient: no I/O until the
+// first attempt, default "dns" resolver), which is closed as soon as ctx is
 // done, whether or not the stream is called again. Reconnects back off
 // exponentially with jitter (EnvelopeStreamRetryDelay up to
 // EnvelopeStreamMaxRetryDelay) instead of retrying every 50 ms; each
 // failure is logged. The request is sent unchanged. Envelopes come in the
-// order the server sent them; empty batches are skipped. The stream
+// order the server sent them; empty batches are skipped; a nil req is sent
+// as an empty request. The stream
 // returns nil once ctx is done, and at once when the dial options are
 // invalid (logged; the original panicked). Without a buffer, a goroutine
 // decodes up to a few batches ahead of the caller and never drops any. The

@@ -170,6 +170,20 @@ func TestEnvelopeStreamConnectorReturnsNilAfterCancel(t *testing.T) {
 	}
 }
 
+func TestEnvelopeStreamConnectorNilRequest(t *testing.T) {
+	srv, certs := startEgress(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := newConnector(srv, certs).Stream(ctx, nil)
+	srv.Send(logEnvelope("a", 1))
+	if got := s(); len(got) != 1 {
+		t.Fatalf("got %v, want one envelope", got)
+	}
+	if reqs := srv.Requests(); len(reqs) != 1 || !proto.Equal(reqs[0], &loggregator_v2.EgressBatchRequest{}) {
+		t.Fatalf("server got %v, want one empty request", reqs)
+	}
+}
+
 func TestEnvelopeStreamConnectorAlreadyCancelledContext(t *testing.T) {
 	srv, certs := startEgress(t)
 	ctx, cancel := context.WithCancel(context.Background())
