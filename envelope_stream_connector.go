@@ -130,8 +130,9 @@ func NewEnvelopeStreamConnector(
 // the underlying gRPC stream dies, it attempts to reconnect until the
 // context is done.
 //
-// Each call opens its own connection (grpc.NewClient: no I/O until the
-// first attempt, default "dns" resolver), which is closed as soon as ctx is
+// Each call opens its own connection (grpc.NewClient, default "dns"
+// resolver; the first attempt starts at once on the stream's own
+// goroutine), which is closed as soon as ctx is
 // done, whether or not the stream is called again. Reconnects back off
 // exponentially with jitter (EnvelopeStreamRetryDelay up to
 // EnvelopeStreamMaxRetryDelay) instead of retrying every 50 ms; each
