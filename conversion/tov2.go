@@ -49,10 +49,14 @@ func ToV2(e *events.Envelope, usePreferredTags bool) *loggregator_v2.Envelope {
 
 	// Tags dropped while copying: source_id always goes to the envelope
 	// field; a CounterEvent also moves instance_id there.
-	_, hasSourceID := v1Tags["source_id"]
-	sourceIDTag := v1Tags["source_id"]
-	instanceIDTag, hasInstanceID := v1Tags["instance_id"]
-	dropInstanceID := eventType == events.Envelope_CounterEvent && hasInstanceID
+	sourceIDTag, hasSourceID := v1Tags["source_id"]
+	var instanceIDTag string
+	dropInstanceID := false
+	if eventType == events.Envelope_ValueMetric || eventType == events.Envelope_CounterEvent {
+		var hasInstanceID bool
+		instanceIDTag, hasInstanceID = v1Tags["instance_id"]
+		dropInstanceID = eventType == events.Envelope_CounterEvent && hasInstanceID
+	}
 
 	size := len(v1Tags) + injectedTags + extra
 	if hasSourceID {
