@@ -85,7 +85,8 @@ func WithSyslogProcessID(processID string) SyslogOption {
 //   - Gauge: one message per metric, sorted by metric name for
 //     determinism (the original used map order), each with the element
 //     gauge@47450 (name, value in shortest 'g' form, unit) after the tags
-//     element; no metrics give an empty result and no error.
+//     element; a nil metric value reads as 0 with no unit; no metrics give
+//     an empty result and no error.
 //   - Counter: the element counter@47450 (name, total, delta).
 //   - Timer: the element timer@47450 (name, start, stop).
 //   - Event: MSG is "<title>: <body>" and a newline.
@@ -97,7 +98,8 @@ func WithSyslogProcessID(processID string) SyslogOption {
 // not printable US-ASCII or too long (hostname 255, app-name 48, procid 128
 // bytes), SD parameter values that are not valid UTF-8, and tag names that
 // are not valid SD names (1–32 printable US-ASCII bytes other than '=', ' ',
-// ']' and '"'); the original emitted a malformed message in that last case.
+// ']' and '"'). That last check is ours (the spec of the original lists
+// only the others); it keeps every returned message valid RFC 5424.
 func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 	c := syslogConfig{
 		appName:   m.GetSourceId(),
