@@ -371,26 +371,9 @@ func (s *Subscription) logDrop(total uint64) {
 // result to recycle it, and do not use that previous result afterwards.
 func (s *Subscription) Next(ctx context.Context, dst []*loggregator_v2.Envelope, max int) ([]*loggregator_v2.Envelope, error) {
 	for {
-		s.mu.Lock()
-		if n := len(s.buf); n > 0 {
-			if max <= 0 || n <= max {
-				out := s.buf
-				clear(dst[:cap(dst)])
-				s.buf = dst[:0]
-				s.mu.Unlock()
-				return out, nil
-			}
-			out := append(dst[:0], s.buf[:max]...)
-			rest := copy(s.buf, s.buf[max:])
-			clear(s.buf[rest:])
-			s.buf = s.buf[:rest]
-			s.mu.Unlock()
-			return out, nil
-		}
-		closed := s.closed
-		s.mu.Unlock()
-		if closed {
-			return nil, ErrClosed
+		out, ok, err := s.TryNext(dst, max)
+		if ok || err != nil {
+			return out, err
 		}
 		select {
 		case <-s.ready:
@@ -400,6 +383,35 @@ func (s *Subscription) Next(ctx context.Context, dst []*loggregator_v2.Envelope,
 		}
 	}
 }
+
+// TryNext is Next without blocking: ok is false when nothing is buffered,
+// and err is ErrClosed once the subscription is closed and empty. Combine
+// it with Ready to wait for other events as well.
+func (s *Subscription) TryNext(dst []*loggregator_v2.Envelope, max int) (out []*loggregator_v2.Envelope, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.buf); n > 0 {
+		if max <= 0 || n <= max {
+			out = s.buf
+			clear(dst[:cap(dst)])
+			s.buf = dst[:0]
+			return out, true, nil
+		}
+		out = append(dst[:0], s.buf[:max]...)
+		rest := copy(s.buf, s.buf[max:])
+		clear(s.buf[rest:])
+		s.buf = s.buf[:rest]
+		return out, true, nil
+	}
+	if s.closed {
+		return nil, false, ErrClosed
+	}
+	return nil, false, nil
+}
+
+// Ready returns a channel that receives a value after envelopes were
+// buffered. A value may be stale (TryNext then finds nothing).
+func (s *Subscription) Ready() <-chan struct{} { return s.ready }
 
 // Done returns a channel closed when the subscription is closed.
 func (s *Subscription) Done() <-chan struct{} { return s.done }

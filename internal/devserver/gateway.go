@@ -1,0 +1,198 @@
+package devserver
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"code.cloudfoundry.org/go-loggregator/internal/envjson"
+	"code.cloudfoundry.org/go-loggregator/internal/router"
+	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
+)
+
+// Gateway framing limits: envelopes are taken from the subscription in
+// chunks of at most gatewayMaxTake, and a data frame is closed once its
+// JSON exceeds gatewayFrameBytes.
+const (
+	gatewayMaxTake    = 1000
+	gatewayFrameBytes = 64 << 10
+)
+
+// gatewayError writes the gateway's error answer: http.Error with a JSON
+// body {"message":...,"error":...} and a blank line (rlp-gateway-http.md §4).
+func gatewayError(w http.ResponseWriter, code int, name, message string) {
+	http.Error(w, `{"message":"`+message+`","error":"`+name+`"}`+"\n", code)
+}
+
+// parseQuery turns the gateway's query string into a request the way the
+// real gateway does (rlp-gateway-http.md §3): the cross product of source
+// ids and requested kinds. It returns an error name and message on failure.
+func parseQuery(raw string) (req *loggregator_v2.EgressBatchRequest, errName, errMsg string) {
+	q, _ := url.ParseQuery(raw)
+	if len(q) == 0 {
+		return nil, "empty_query", "query cannot be empty"
+	}
+	var kinds []*loggregator_v2.Selector
+	if _, ok := q["log"]; ok {
+		kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Log{Log: &loggregator_v2.LogSelector{}}})
+	}
+	if names, ok := q["counter.name"]; ok {
+		for _, n := range names {
+			kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Counter{Counter: &loggregator_v2.CounterSelector{Name: n}}})
+		}
+	} else if _, ok := q["counter"]; ok {
+		kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Counter{Counter: &loggregator_v2.CounterSelector{}}})
+	}
+	if names, ok := q["gauge.name"]; ok {
+		for _, n := range names {
+			var list []string
+			if n != "" {
+				list = strings.Split(n, ",")
+			}
+			kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Gauge{Gauge: &loggregator_v2.GaugeSelector{Names: list}}})
+		}
+	} else if _, ok := q["gauge"]; ok {
+		kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Gauge{Gauge: &loggregator_v2.GaugeSelector{}}})
+	}
+	if _, ok := q["timer"]; ok {
+		kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Timer{Timer: &loggregator_v2.TimerSelector{}}})
+	}
+	if _, ok := q["event"]; ok {
+		kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Event{Event: &loggregator_v2.EventSelector{}}})
+	}
+	if len(kinds) == 0 {
+		return nil, "missing_envelope_type", "query must provide at least one envelope type"
+	}
+	sources := q["source_id"]
+	if len(sources) == 0 {
+		sources = []string{""}
+	}
+	req = &loggregator_v2.EgressBatchRequest{
+		ShardId:           q.Get("shard_id"),
+		DeterministicName: q.Get("deterministic_name"),
+		UsePreferredTags:  true,
+	}
+	for _, src := range sources {
+		for _, k := range kinds {
+			req.Selectors = append(req.Selectors, &loggregator_v2.Selector{SourceId: src, Message: k.GetMessage()})
+		}
+	}
+	return req, "", ""
+}
+
+// ServeHTTP serves GET /v2/read like the RLP gateway.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/v2/read" {
+		http.NotFound(w, r)
+		return
+	}
+	if s.cfg.GatewayToken != "" {
+		tok := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "bearer"))
+		if tok != s.cfg.GatewayToken {
+			gatewayError(w, http.StatusNotFound, "not_found", "resource not found")
+			return
+		}
+	}
+	if r.Method != http.MethodGet {
+		gatewayError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+		return
+	}
+	req, name, msg := parseQuery(r.URL.RawQuery)
+	if req == nil {
+		gatewayError(w, http.StatusBadRequest, name, msg)
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		gatewayError(w, http.StatusInternalServerError, "streaming_unsupported", "request does not support streaming")
+		return
+	}
+	sub, err := s.router.Subscribe(req, s.cfg.BufferSize)
+	if err != nil {
+		gatewayError(w, http.StatusServiceUnavailable, "streaming_unavailable", "streaming is temporarily unavailable")
+		return
+	}
+	defer sub.Close()
+	s.logf("gateway: subscriber %d connected (%s)", sub.ID(), r.URL.RawQuery)
+	defer func() {
+		s.logf("gateway: subscriber %d left (%d received, %d dropped)", sub.ID(), sub.Accepted(), sub.Dropped())
+	}()
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Connection", "keep-alive")
+	w.WriteHeader(http.StatusOK)
+	flusher.Flush()
+
+	heartbeat := time.NewTimer(s.cfg.HeartbeatInterval)
+	defer heartbeat.Stop()
+	closing := time.NewTimer(s.cfg.StreamTimeout)
+	defer closing.Stop()
+
+	ctx := r.Context()
+	var (
+		envs []*loggregator_v2.Envelope
+		out  []byte
+	)
+	for {
+		var ok bool
+		envs, ok, err = sub.TryNext(envs, gatewayMaxTake)
+		if err != nil {
+			return
+		}
+		if ok {
+			out = appendFrames(out[:0], envs)
+			if _, err := w.Write(out); err != nil {
+				return
+			}
+			flusher.Flush()
+			heartbeat.Reset(s.cfg.HeartbeatInterval)
+			continue
+		}
+		select {
+		case <-sub.Ready():
+		case <-sub.Done():
+			return
+		case <-ctx.Done():
+			return
+		case <-heartbeat.C:
+			out = append(out[:0], "event: heartbeat\ndata: "...)
+			out = strconv.AppendInt(out, time.Now().Unix(), 10)
+			out = append(out, "\n\n"...)
+			if _, err := w.Write(out); err != nil {
+				return
+			}
+			flusher.Flush()
+			heartbeat.Reset(s.cfg.HeartbeatInterval)
+		case <-closing.C:
+			_, _ = w.Write([]byte("event: closing\ndata: closing due to stream timeout\n\n"))
+			flusher.Flush()
+			return
+		}
+	}
+}
+
+// appendFrames writes envs as one or more SSE data frames, starting a new
+// frame whenever the current one exceeds gatewayFrameBytes.
+func appendFrames(b []byte, envs []*loggregator_v2.Envelope) []byte {
+	for start := 0; start < len(envs); {
+		b = append(b, `data: {"batch":[`...)
+		frameStart := len(b)
+		i := start
+		for ; i < len(envs); i++ {
+			if i > start {
+				if len(b)-frameStart >= gatewayFrameBytes {
+					break
+				}
+				b = append(b, ',')
+			}
+			b = envjson.AppendEnvelope(b, router.ConvertTags(envs[i], true))
+		}
+		b = append(b, "]}\n\n"...)
+		start = i
+	}
+	return b
+}
