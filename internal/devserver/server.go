@@ -59,6 +59,8 @@ type Stats struct {
 	V1Received, V1Invalid uint64
 	// Subscribers is the number of connected egress subscribers.
 	Subscribers int
+	// Dropped counts envelopes dropped for slow subscribers.
+	Dropped uint64
 }
 
 // New loads or generates certificates, opens every configured listener and
@@ -203,6 +205,7 @@ func (s *Server) Stats() Stats {
 		V1Received:  s.v1Received.Load(),
 		V1Invalid:   s.v1Invalid.Load(),
 		Subscribers: s.router.Subscriptions(),
+		Dropped:     s.router.Dropped(),
 	}
 }
 

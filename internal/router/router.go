@@ -36,6 +36,7 @@ type Router struct {
 	snap atomic.Pointer[snapshot]
 
 	published atomic.Uint64
+	dropped   atomic.Uint64
 	scratch   sync.Pool
 }
 
@@ -256,6 +257,10 @@ func hashString(s string) uint64 {
 // Published returns the number of envelopes passed to Publish so far.
 func (r *Router) Published() uint64 { return r.published.Load() }
 
+// Dropped returns the number of envelopes dropped by all subscriptions,
+// closed ones included.
+func (r *Router) Dropped() uint64 { return r.dropped.Load() }
+
 // Subscriptions returns the number of open subscriptions.
 func (r *Router) Subscriptions() int { return len(r.snap.Load().subs) }
 
@@ -347,6 +352,7 @@ func (s *Subscription) push(envs []*loggregator_v2.Envelope) {
 	}
 	if lost := len(envs) - take; lost > 0 {
 		total := s.dropped.Add(uint64(lost))
+		s.router.dropped.Add(uint64(lost))
 		s.logDrop(total)
 	}
 }

@@ -1,0 +1,5 @@
+//go:build race
+
+package devserver_test
+
+const raceEnabled = true
