@@ -26,7 +26,7 @@ type EmitEventOption func(proto.Message)
 // envelopeEditor is implemented by messages other than a v2 envelope that
 // the Emit options can edit: the v1 client's envelope builder. Each Emit
 // option calls the matching method. Options applied to any other message
-// type do nothing (the original panicked).
+// type, or to a nil envelope, do nothing (the original panicked).
 type envelopeEditor interface {
 	SetLogAppInfo(appID, sourceType, sourceInstance string)
 	SetLogToStdout()
@@ -52,6 +52,9 @@ func WithEnvelopeTag(name, value string) func(proto.Message) {
 	return func(m proto.Message) {
 		switch e := m.(type) {
 		case *loggregator_v2.Envelope:
+			if e == nil {
+				return
+			}
 			setTag(e, name, value)
 		case envelopeEditor:
 			e.SetTag(name, value)
@@ -70,6 +73,9 @@ func WithEnvelopeTags(tags map[string]string) func(proto.Message) {
 	return func(m proto.Message) {
 		switch e := m.(type) {
 		case *loggregator_v2.Envelope:
+			if e == nil {
+				return
+			}
 			for k, v := range tags {
 				setTag(e, k, v)
 			}
@@ -95,6 +101,9 @@ func WithSourceInfo(sourceID, sourceType, sourceInstance string) EmitLogOption {
 	return func(m proto.Message) {
 		switch e := m.(type) {
 		case *loggregator_v2.Envelope:
+			if e == nil {
+				return
+			}
 			e.SourceId = sourceID
 			e.InstanceId = sourceInstance
 			setTag(e, "source_type", sourceType)
@@ -111,6 +120,9 @@ func WithStdout() EmitLogOption {
 	return func(m proto.Message) {
 		switch e := m.(type) {
 		case *loggregator_v2.Envelope:
+			if e == nil {
+				return
+			}
 			if l := e.GetLog(); l != nil {
 				l.Type = loggregator_v2.Log_OUT
 			}
@@ -127,6 +139,9 @@ func WithGaugeAppInfo(appID string, index int) EmitGaugeOption {
 	return func(m proto.Message) {
 		switch e := m.(type) {
 		case *loggregator_v2.Envelope:
+			if e == nil {
+				return
+			}
 			e.SourceId = appID
 			e.InstanceId = strconv.Itoa(index)
 		case envelopeEditor:
@@ -154,6 +169,9 @@ func WithGaugeValue(name string, value float64, unit string) EmitGaugeOption {
 	return func(m proto.Message) {
 		switch e := m.(type) {
 		case *loggregator_v2.Envelope:
+			if e == nil {
+				return
+			}
 			g := e.GetGauge()
 			if g == nil {
 				return
@@ -175,6 +193,9 @@ func WithCounterAppInfo(appID string, index int) EmitCounterOption {
 	return func(m proto.Message) {
 		switch e := m.(type) {
 		case *loggregator_v2.Envelope:
+			if e == nil {
+				return
+			}
 			e.SourceId = appID
 			e.InstanceId = strconv.Itoa(index)
 		case envelopeEditor:
@@ -194,6 +215,9 @@ func WithDelta(d uint64) EmitCounterOption {
 	return func(m proto.Message) {
 		switch e := m.(type) {
 		case *loggregator_v2.Envelope:
+			if e == nil {
+				return
+			}
 			if c := e.GetCounter(); c != nil {
 				c.Delta = d
 			}
@@ -210,6 +234,9 @@ func WithTotal(t uint64) EmitCounterOption {
 	return func(m proto.Message) {
 		switch e := m.(type) {
 		case *loggregator_v2.Envelope:
+			if e == nil {
+				return
+			}
 			if c := e.GetCounter(); c != nil {
 				c.Total = t
 				c.Delta = 0
@@ -238,6 +265,9 @@ func withSourceInstance(sourceID, instanceID string) func(proto.Message) {
 	return func(m proto.Message) {
 		switch e := m.(type) {
 		case *loggregator_v2.Envelope:
+			if e == nil {
+				return
+			}
 			e.SourceId = sourceID
 			e.InstanceId = instanceID
 		case envelopeEditor:
