@@ -1,0 +1,5 @@
+//go:build !race
+
+package loggregator_test
+
+const raceEnabled = false
