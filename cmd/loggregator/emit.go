@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -28,6 +29,7 @@ type emitOptions struct {
 	stdout               bool
 	name                 string
 	delta, total         uint64
+	deltaSet             bool
 	values               listFlag
 	gauges               []gaugeValue
 	duration             time.Duration
@@ -65,7 +67,7 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.message, "message", "hello from loggregator emit", "log: the `text`")
 	fs.BoolVar(&o.stdout, "stdout", false, "log: mark as stdout (default stderr, like EmitLog)")
 	fs.StringVar(&o.name, "name", "", "counter/timer: the `name` (default \"requests\" / \"request\")")
-	fs.Uint64Var(&o.delta, "delta", 1, "counter: the `delta`")
+	fs.Uint64Var(&o.delta, "delta", 1, "counter: the `delta` (with --total alone: 0)")
 	fs.Uint64Var(&o.total, "total", 0, "counter: the `total` (0: unset)")
 	fs.Var(&o.values, "value", "gauge: metric `name=value[:unit]` (repeatable; default cpu=1.5:percentage)")
 	fs.DurationVar(&o.duration, "duration", 100*time.Millisecond, "timer: `duration` between start and stop (stop is now)")
@@ -77,6 +79,7 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
+	fs.Visit(func(f *flag.Flag) { o.deltaSet = o.deltaSet || f.Name == "delta" })
 	if o.kind == "" && fs.NArg() > 0 {
 		o.kind = fs.Arg(0)
 	}
@@ -157,9 +160,14 @@ func emitOne(ctx context.Context, c *loggregator.IngressClient, o *emitOptions, 
 		}
 		c.EmitLog(seq(o.message, n), opts...)
 	case "counter":
-		opts := []loggregator.EmitCounterOption{loggregator.WithCounterSourceInfo(o.sourceID, o.instanceID), loggregator.WithDelta(o.delta)}
+		// WithTotal also zeroes the delta, so it goes first; with --total
+		// alone the counter carries delta 0, as WithTotal alone gives.
+		opts := []loggregator.EmitCounterOption{loggregator.WithCounterSourceInfo(o.sourceID, o.instanceID)}
 		if o.total > 0 {
 			opts = append(opts, loggregator.WithTotal(o.total))
+		}
+		if o.total == 0 || o.deltaSet {
+			opts = append(opts, loggregator.WithDelta(o.delta))
 		}
 		for _, t := range o.tags {
 			k, v, _ := strings.Cut(t, "=")
