@@ -1,0 +1,140 @@
+package loggregator_test
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	loggregator "code.cloudfoundry.org/go-loggregator"
+	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
+	"code.cloudfoundry.org/go-loggregator/testhelpers"
+)
+
+const benchLogLine = "2024-01-01T00:00:00Z INFO request served path=/api/v1/items status=200 duration=1.2ms"
+
+// BenchmarkIngressClientEmitLog measures one EmitLog with two options,
+// including the client's share of sending (to a count-only server).
+func BenchmarkIngressClientEmitLog(b *testing.B) {
+	certs := testhelpers.NewCerts(b)
+	srv, err := testhelpers.NewIngressServer(certs, testhelpers.WithIngressCountOnly())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Stop()
+	c := newIngressClient(b, certs, srv.Addr(), loggregator.WithBufferSize(1_000_000), loggregator.WithTag("deployment", "cf"))
+	b.ReportAllocs()
+	for b.Loop() {
+		c.EmitLog(benchLogLine, loggregator.WithSourceInfo("app-guid", "APP/PROC/WEB", "0"), loggregator.WithEnvelopeTag("k", "v"))
+	}
+	b.StopTimer()
+	if err := c.CloseSend(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(c.Dropped()), "dropped")
+}
+
+// BenchmarkIngressClientEmitLogParallel is EmitLog from GOMAXPROCS goroutines.
+func BenchmarkIngressClientEmitLogParallel(b *testing.B) {
+	certs := testhelpers.NewCerts(b)
+	srv, err := testhelpers.NewIngressServer(certs, testhelpers.WithIngressCountOnly())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Stop()
+	c := newIngressClient(b, certs, srv.Addr(), loggregator.WithBufferSize(1_000_000))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c.EmitLog(benchLogLine, loggregator.WithSourceInfo("app-guid", "APP/PROC/WEB", "0"))
+		}
+	})
+	b.StopTimer()
+	if err := c.CloseSend(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(c.Dropped()), "dropped")
+}
+
+// TestIngressThroughputVersusRawStream delivers 200 000 logs through an
+// IngressClient and, in the same run, through a hand-written loop that
+// builds the same envelopes with the generated types and sends them on a
+// raw BatchSender stream in batches of 100; both go to a count-only
+// server. It reports the ratio; with GO_LOGGREGATOR_LOAD=1 it requires the
+// client to be at least 1.5 times as fast.
+func TestIngressThroughputVersusRawStream(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("load test: skipped with -short and -race")
+	}
+	const n = 200_000
+	certs := testhelpers.NewCerts(t)
+	srv := newIngressServer(t, certs, testhelpers.WithIngressCountOnly())
+	ctx := testContext(t, 2*time.Minute)
+
+	// Raw loop.
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(certs.ClientTLSConfig("metron"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stream, err := loggregator_v2.NewIngressClient(conn).BatchSender(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	batch := make([]*loggregator_v2.Envelope, 0, 100)
+	for i := 0; i < n; i++ {
+		batch = append(batch, &loggregator_v2.Envelope{
+			Timestamp:  time.Now().UnixNano(),
+			SourceId:   "app-guid",
+			InstanceId: "0",
+			Tags:       map[string]string{"source_type": "APP/PROC/WEB", "k": "v"},
+			Message: &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{
+				Payload: []byte(benchLogLine),
+				Type:    loggregator_v2.Log_ERR,
+			}},
+		})
+		if len(batch) == 100 {
+			if err := stream.Send(&loggregator_v2.EnvelopeBatch{Batch: batch}); err != nil {
+				t.Fatal(err)
+			}
+			batch = make([]*loggregator_v2.Envelope, 0, 100)
+		}
+	}
+	if _, err := stream.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+	rawTime := time.Since(t0)
+	if got := srv.Count(); got != n {
+		t.Fatalf("raw loop: server counted %d, want %d", got, n)
+	}
+
+	// IngressClient.
+	c := newIngressClient(t, certs, srv.Addr(), loggregator.WithBufferSize(n))
+	t0 = time.Now()
+	for i := 0; i < n; i++ {
+		c.EmitLog(benchLogLine, loggregator.WithSourceInfo("app-guid", "APP/PROC/WEB", "0"), loggregator.WithEnvelopeTag("k", "v"))
+	}
+	emitTime := time.Since(t0)
+	if err := c.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	clientTime := time.Since(t0)
+	received := srv.Count() - n
+	lost := n - received
+
+	ratio := rawTime.Seconds() / clientTime.Seconds()
+	t.Logf("raw BatchSender loop: %d envelopes in %v (%.0f/s)", n, rawTime, n/rawTime.Seconds())
+	t.Logf("IngressClient: %d envelopes in %v incl. CloseSend (%.0f/s; Emit loop alone %v), received %d, lost %d, dropped %d",
+		n, clientTime, n/clientTime.Seconds(), emitTime, received, lost, c.Dropped())
+	t.Logf("throughput ratio IngressClient/raw = %.2f", ratio)
+	if lost != 0 {
+		t.Errorf("%d envelopes lost", lost)
+	}
+	if os.Getenv("GO_LOGGREGATOR_LOAD") == "1" && ratio < 1.5 {
+		t.Errorf("ratio %.2f < 1.5", ratio)
+	}
+}
+
