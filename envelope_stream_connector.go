@@ -138,9 +138,9 @@ func NewEnvelopeStreamConnector(
 // EnvelopeStreamMaxRetryDelay) instead of retrying every 50 ms; each
 // failure is logged. The request is sent unchanged. Envelopes come in the
 // order the server sent them; empty batches are skipped; a nil req is sent
-// as an empty request. The stream
-// returns nil once ctx is done, and at once when the dial options are
-// invalid (logged; the original panicked). Without a buffer, a goroutine
+// as an empty request. The stream returns nil once ctx is done. Invalid
+// dial options are logged and the stream then just waits for ctx to end
+// and returns nil (the original panicked). Without a buffer, a goroutine
 // decodes up to a few batches ahead of the caller and never drops any. The
 // returned function may be called from several goroutines.
 func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v2.EgressBatchRequest) EnvelopeStream {
@@ -152,7 +152,12 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 	conn, err := grpc.NewClient(c.addr, dialOpts...)
 	if err != nil {
 		c.cfg.logger.Printf("invalid gRPC dial configuration: %v", err)
-		return func() []*loggregator_v2.Envelope { return nil }
+		// Block like a healthy stream would, so that a caller looping on
+		// the stream does not spin; nil once ctx is done.
+		return func() []*loggregator_v2.Envelope {
+			<-ctx.Done()
+			return nil
+		}
 	}
 	r := &envelopeReceiver{
 		ctx:    ctx,

@@ -204,14 +204,20 @@ func TestEnvelopeStreamConnectorBadDialConfiguration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logger := &recordingLogger{t: t}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			c := loggregator.NewEnvelopeStreamConnector("127.0.0.1:1", nil,
 				loggregator.WithEnvelopeStreamLogger(logger),
 				loggregator.WithEnvelopeStreamConnectorDialOptions(tt.opts...))
 			s := c.Stream(ctx, &loggregator_v2.EgressBatchRequest{})
+			start := time.Now()
 			if got := s(); got != nil {
 				t.Fatalf("got %v, want nil", got)
+			}
+			// The stream waits for its context instead of returning at
+			// once, so a caller's loop cannot spin.
+			if ctx.Err() == nil {
+				t.Fatalf("stream returned after %v, before its context ended", time.Since(start))
 			}
 			lines := logger.Lines()
 			if len(lines) != 1 || !strings.Contains(lines[0], "invalid gRPC dial configuration") {
