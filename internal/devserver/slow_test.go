@@ -112,7 +112,8 @@ func TestSlowSubscriberDoesNotSlowOthers(t *testing.T) {
 		ratio := w / wo
 		t.Logf("%s: best %.0f envelopes/s without slow subscribers, %.0f with (ratio %.2f); rounds without %s, with %s",
 			name, wo, w, ratio, fmtRates(without[i]), fmtRates(with[i]))
-		if ratio < 0.9 {
+		// Under the race detector timings are distorted; only log there.
+		if ratio < 0.9 && !raceEnabled {
 			t.Errorf("%s throughput fell by more than 10%% with slow subscribers (ratio %.2f)", name, ratio)
 		}
 	}
