@@ -364,7 +364,9 @@ func TestRouterConcurrentSafe(t *testing.T) {
 }
 
 func TestConvertTags(t *testing.T) {
-	text := func(s string) *loggregator_v2.Value { return &loggregator_v2.Value{Data: &loggregator_v2.Value_Text{Text: s}} }
+	text := func(s string) *loggregator_v2.Value {
+		return &loggregator_v2.Value{Data: &loggregator_v2.Value_Text{Text: s}}
+	}
 	tests := []struct {
 		name      string
 		in        *loggregator_v2.Envelope
