@@ -232,6 +232,7 @@ func TestIngressClientAfterCloseSend(t *testing.T) {
 func TestIngressClientBadOptionValuesAreClamped(t *testing.T) {
 	certs := testhelpers.NewCerts(t)
 	srv := newIngressServer(t, certs)
+	var nilContext context.Context // bad input under test
 	tests := []struct {
 		name string
 		opts []loggregator.IngressOption
@@ -242,7 +243,7 @@ func TestIngressClientBadOptionValuesAreClamped(t *testing.T) {
 		{"negative flush interval", []loggregator.IngressOption{loggregator.WithBatchFlushInterval(-time.Second)}},
 		{"nanosecond flush interval", []loggregator.IngressOption{loggregator.WithBatchFlushInterval(time.Nanosecond)}},
 		{"zero buffer and close timeout", []loggregator.IngressOption{loggregator.WithBufferSize(0), loggregator.WithCloseTimeout(0)}},
-		{"nil logger, context and handler", []loggregator.IngressOption{loggregator.WithLogger(nil), loggregator.WithContext(nil), loggregator.WithDropHandler(nil)}}, //nolint:staticcheck // a nil context is the bad input under test
+		{"nil logger, context and handler", []loggregator.IngressOption{loggregator.WithLogger(nil), loggregator.WithContext(nilContext), loggregator.WithDropHandler(nil)}},
 		{"empty address", []loggregator.IngressOption{loggregator.WithAddr(srv.Addr()), loggregator.WithAddr("")}},
 	}
 	for _, tc := range tests {

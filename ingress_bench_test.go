@@ -137,4 +137,3 @@ func TestIngressThroughputVersusRawStream(t *testing.T) {
 		t.Errorf("ratio %.2f < 1.5", ratio)
 	}
 }
-

@@ -255,8 +255,12 @@ func TestEmitOptionsOnOtherMessagesDoNotPanic(t *testing.T) {
 		"nil log":       func() proto.Message { return &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Log{}} },
 		"nil gauge":     func() proto.Message { return &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{}} },
 		"nil counter":   func() proto.Message { return &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Counter{}} },
-		"timer":         func() proto.Message { return &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Timer{Timer: &loggregator_v2.Timer{}}} },
-		"event":         func() proto.Message { return &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Event{Event: &loggregator_v2.Event{}}} },
+		"timer": func() proto.Message {
+			return &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Timer{Timer: &loggregator_v2.Timer{}}}
+		},
+		"event": func() proto.Message {
+			return &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Event{Event: &loggregator_v2.Event{}}}
+		},
 		"Log message":   func() proto.Message { return &loggregator_v2.Log{} },
 		"batch":         func() proto.Message { return &loggregator_v2.EnvelopeBatch{} },
 		"nil envelope":  func() proto.Message { return (*loggregator_v2.Envelope)(nil) },
