@@ -333,8 +333,13 @@ var ingressServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*any)(nil),
 	Methods: []grpc.MethodDesc{{
 		MethodName: IngressRPCSend,
-		Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-			return srv.(*IngressServer).send(ctx, dec)
+		Handler: func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+			s := srv.(*IngressServer)
+			if interceptor == nil {
+				return s.send(ctx, dec)
+			}
+			info := &grpc.UnaryServerInfo{Server: srv, FullMethod: "/loggregator.v2.Ingress/Send"}
+			return interceptor(ctx, nil, info, func(ctx context.Context, _ any) (any, error) { return s.send(ctx, dec) })
 		},
 	}},
 	Streams: []grpc.StreamDesc{
