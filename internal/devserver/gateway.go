@@ -1,13 +1,14 @@
 package devserver
 
 import (
+	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"code.cloudfoundry.org/go-loggregator/internal/envjson"
+	"code.cloudfoundry.org/go-loggregator/internal/rlpquery"
 	"code.cloudfoundry.org/go-loggregator/internal/router"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
@@ -24,62 +25,6 @@ const (
 // body {"message":...,"error":...} and a blank line (rlp-gateway-http.md §4).
 func gatewayError(w http.ResponseWriter, code int, name, message string) {
 	http.Error(w, `{"message":"`+message+`","error":"`+name+`"}`+"\n", code)
-}
-
-// parseQuery turns the gateway's query string into a request the way the
-// real gateway does (rlp-gateway-http.md §3): the cross product of source
-// ids and requested kinds. It returns an error name and message on failure.
-func parseQuery(raw string) (req *loggregator_v2.EgressBatchRequest, errName, errMsg string) {
-	q, _ := url.ParseQuery(raw)
-	if len(q) == 0 {
-		return nil, "empty_query", "query cannot be empty"
-	}
-	var kinds []*loggregator_v2.Selector
-	if _, ok := q["log"]; ok {
-		kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Log{Log: &loggregator_v2.LogSelector{}}})
-	}
-	if names, ok := q["counter.name"]; ok {
-		for _, n := range names {
-			kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Counter{Counter: &loggregator_v2.CounterSelector{Name: n}}})
-		}
-	} else if _, ok := q["counter"]; ok {
-		kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Counter{Counter: &loggregator_v2.CounterSelector{}}})
-	}
-	if names, ok := q["gauge.name"]; ok {
-		for _, n := range names {
-			var list []string
-			if n != "" {
-				list = strings.Split(n, ",")
-			}
-			kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Gauge{Gauge: &loggregator_v2.GaugeSelector{Names: list}}})
-		}
-	} else if _, ok := q["gauge"]; ok {
-		kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Gauge{Gauge: &loggregator_v2.GaugeSelector{}}})
-	}
-	if _, ok := q["timer"]; ok {
-		kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Timer{Timer: &loggregator_v2.TimerSelector{}}})
-	}
-	if _, ok := q["event"]; ok {
-		kinds = append(kinds, &loggregator_v2.Selector{Message: &loggregator_v2.Selector_Event{Event: &loggregator_v2.EventSelector{}}})
-	}
-	if len(kinds) == 0 {
-		return nil, "missing_envelope_type", "query must provide at least one envelope type"
-	}
-	sources := q["source_id"]
-	if len(sources) == 0 {
-		sources = []string{""}
-	}
-	req = &loggregator_v2.EgressBatchRequest{
-		ShardId:           q.Get("shard_id"),
-		DeterministicName: q.Get("deterministic_name"),
-		UsePreferredTags:  true,
-	}
-	for _, src := range sources {
-		for _, k := range kinds {
-			req.Selectors = append(req.Selectors, &loggregator_v2.Selector{SourceId: src, Message: k.GetMessage()})
-		}
-	}
-	return req, "", ""
 }
 
 // ServeHTTP serves GET /v2/read like the RLP gateway.
@@ -99,9 +44,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		gatewayError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
 		return
 	}
-	req, name, msg := parseQuery(r.URL.RawQuery)
-	if req == nil {
-		gatewayError(w, http.StatusBadRequest, name, msg)
+	req, err := rlpquery.Parse(r.URL.RawQuery)
+	if err != nil {
+		var qerr *rlpquery.Error
+		if errors.As(err, &qerr) {
+			gatewayError(w, http.StatusBadRequest, qerr.Name, qerr.Message)
+		} else {
+			gatewayError(w, http.StatusBadRequest, "invalid_query", err.Error())
+		}
 		return
 	}
 	flusher, ok := w.(http.Flusher)
