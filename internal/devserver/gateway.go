@@ -1,14 +1,12 @@
 package devserver
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"code.cloudfoundry.org/go-loggregator/internal/envjson"
-	"code.cloudfoundry.org/go-loggregator/internal/rlpquery"
+	"code.cloudfoundry.org/go-loggregator/internal/gateway"
 	"code.cloudfoundry.org/go-loggregator/internal/router"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
@@ -21,47 +19,32 @@ const (
 	gatewayFrameBytes = 64 << 10
 )
 
-// gatewayError writes the gateway's error answer: http.Error with a JSON
-// body {"message":...,"error":...} and a blank line (rlp-gateway-http.md §4).
-func gatewayError(w http.ResponseWriter, code int, name, message string) {
-	http.Error(w, `{"message":"`+message+`","error":"`+name+`"}`+"\n", code)
-}
-
 // ServeHTTP serves GET /v2/read like the RLP gateway.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/v2/read" {
+	if r.URL.Path != gateway.Path {
 		http.NotFound(w, r)
 		return
 	}
 	if s.cfg.GatewayToken != "" {
 		tok := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "bearer"))
 		if tok != s.cfg.GatewayToken {
-			gatewayError(w, http.StatusNotFound, "not_found", "resource not found")
+			gateway.WriteError(w, gateway.ErrNotFound)
 			return
 		}
 	}
-	if r.Method != http.MethodGet {
-		gatewayError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
-		return
-	}
-	req, err := rlpquery.Parse(r.URL.RawQuery)
-	if err != nil {
-		var qerr *rlpquery.Error
-		if errors.As(err, &qerr) {
-			gatewayError(w, http.StatusBadRequest, qerr.Name, qerr.Message)
-		} else {
-			gatewayError(w, http.StatusBadRequest, "invalid_query", err.Error())
-		}
+	req, gerr := gateway.ParseRequest(r)
+	if gerr != nil {
+		gateway.WriteError(w, *gerr)
 		return
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		gatewayError(w, http.StatusInternalServerError, "streaming_unsupported", "request does not support streaming")
+		gateway.WriteError(w, gateway.ErrStreamingUnsupported)
 		return
 	}
 	sub, err := s.router.Subscribe(req, s.cfg.BufferSize)
 	if err != nil {
-		gatewayError(w, http.StatusServiceUnavailable, "streaming_unavailable", "streaming is temporarily unavailable")
+		gateway.WriteError(w, gateway.ErrStreamingUnavailable)
 		return
 	}
 	defer sub.Close()
@@ -109,16 +92,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 			return
 		case <-heartbeat.C:
-			out = append(out[:0], "event: heartbeat\ndata: "...)
-			out = strconv.AppendInt(out, time.Now().Unix(), 10)
-			out = append(out, "\n\n"...)
+			out = gateway.AppendHeartbeat(out[:0], time.Now())
 			if _, err := w.Write(out); err != nil {
 				return
 			}
 			flusher.Flush()
 			heartbeat.Reset(s.cfg.HeartbeatInterval)
 		case <-closing.C:
-			_, _ = w.Write([]byte("event: closing\ndata: closing due to stream timeout\n\n"))
+			_, _ = w.Write(gateway.AppendClosing(out[:0]))
 			flusher.Flush()
 			return
 		}
