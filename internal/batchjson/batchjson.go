@@ -1,13 +1,16 @@
+// Package batchjson decodes the RLP gateway's JSON EnvelopeBatch.
 package batchjson
 
 import (
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
+	v2 "code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
-// Unmarshal decodes the JSON EnvelopeBatch in data into dst. It resets dst
-// first. Semantics equal protojson.UnmarshalOptions{DiscardUnknown: true}.
-func Unmarshal(data []byte, dst *loggregator_v2.EnvelopeBatch) error {
-	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(data, dst)
+var protoJSON = protojson.UnmarshalOptions{DiscardUnknown: true}
+
+// Decode decodes data into b, replacing its contents, with protojson
+// semantics and unknown fields ignored.
+func Decode(data []byte, b *v2.EnvelopeBatch) error {
+	return protoJSON.Unmarshal(data, b)
 }
