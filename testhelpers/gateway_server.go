@@ -64,6 +64,8 @@ type GatewayRequest struct {
 	// Request is the query as the gateway understood it, or nil when the
 	// query was rejected.
 	Request *loggregator_v2.EgressBatchRequest
+	// Time is when the request arrived.
+	Time time.Time
 }
 
 // GatewayServerOption configures a GatewayServer.
@@ -334,7 +336,7 @@ func (s *GatewayServer) stopLocked() {
 }
 
 func (s *GatewayServer) handle(w http.ResponseWriter, r *http.Request) {
-	rec := GatewayRequest{Method: r.Method, URL: r.URL.RequestURI(), Header: r.Header.Clone()}
+	rec := GatewayRequest{Method: r.Method, URL: r.URL.RequestURI(), Header: r.Header.Clone(), Time: time.Now()}
 	if r.URL.Path != gateway.Path {
 		s.record(rec)
 		http.NotFound(w, r)

@@ -1,0 +1,270 @@
+package loggregator_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	loggregator "code.cloudfoundry.org/go-loggregator"
+	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
+)
+
+func TestRLPGatewayClientResumes(t *testing.T) {
+	tests := []struct {
+		name    string
+		disrupt func(t *testing.T, srv interface {
+			DropConnections()
+			SendClosing()
+			Restart() error
+		})
+	}{
+		{"drop mid-stream", func(t *testing.T, srv interface {
+			DropConnections()
+			SendClosing()
+			Restart() error
+		}) {
+			srv.DropConnections()
+		}},
+		{"closing", func(t *testing.T, srv interface {
+			DropConnections()
+			SendClosing()
+			Restart() error
+		}) {
+			srv.SendClosing()
+		}},
+		{"restart", func(t *testing.T, srv interface {
+			DropConnections()
+			SendClosing()
+			Restart() error
+		}) {
+			if err := srv.Restart(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	const perPhase = 200
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			srv := newGateway(t)
+			c := loggregator.NewRLPGatewayClient(srv.URL(), loggregator.WithRLPGatewayHTTPClient(httpClient(t, srv)))
+			sctx, scancel := context.WithCancel(ctx)
+			defer scancel()
+			stream := c.Stream(sctx, logsRequest())
+
+			var seq int64
+			send := func() {
+				for i := 0; i < perPhase; i++ {
+					seq++
+					if err := srv.Send(seqEnvelope(seq)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			send()
+			got := collect(ctx, stream, perPhase)
+			if len(got) != perPhase {
+				t.Fatalf("before: got %d envelopes", len(got))
+			}
+			started := time.Now()
+			tt.disrupt(t, srv)
+			send()
+			// Wait for the last envelope; some may be lost in flight.
+			var after []*loggregator_v2.Envelope
+			for ctx.Err() == nil && (len(after) == 0 || after[len(after)-1].GetTimestamp() != seq) {
+				after = append(after, stream()...)
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("stream did not resume: %d envelopes after the disruption", len(after))
+			}
+			last := int64(perPhase)
+			for _, e := range after {
+				if e.GetTimestamp() <= last {
+					t.Fatalf("out of order: %d after %d", e.GetTimestamp(), last)
+				}
+				last = e.GetTimestamp()
+			}
+			t.Logf("%s: resumed in %v, %d of %d envelopes lost", tt.name, time.Since(started).Round(time.Millisecond), perPhase-len(after), perPhase)
+		})
+	}
+}
+
+func TestRLPGatewayClientBacksOffFrom503(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 12 s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv := newGateway(t)
+	srv.SetStatus(http.StatusServiceUnavailable)
+	c := loggregator.NewRLPGatewayClient(srv.URL(), loggregator.WithRLPGatewayHTTPClient(httpClient(t, srv)))
+	sctx, scancel := context.WithCancel(ctx)
+	start := time.Now()
+	stream := c.Stream(sctx, logsRequest())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for stream() != nil {
+		}
+	}()
+	backoffSleep(ctx, 12*time.Second)
+	reqs := len(srv.Requests())
+	scancel()
+	<-done
+	elapsed := time.Since(start)
+
+	late := 0
+	for _, r := range srv.Requests()[:reqs] {
+		if r.Time.Sub(start) >= 6*time.Second {
+			late++
+		}
+	}
+	rate := float64(reqs) / elapsed.Seconds()
+	t.Logf("503 gateway: %d requests in %v (%.2f/s), %d in the last 6 s", reqs, elapsed.Round(time.Millisecond), rate, late)
+	if rate > 3 {
+		t.Fatalf("%.2f requests/s, want at most 3", rate)
+	}
+	if late == 0 {
+		t.Fatal("no request in the last 6 s: the client stopped retrying")
+	}
+}
+
+// backoffSleep waits d or until ctx is done.
+func backoffSleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func TestRLPGatewayClientMaxRetries(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	srv := newGateway(t)
+	srv.SetStatus(http.StatusNotFound)
+	errs := make(chan error, 100)
+	c := loggregator.NewRLPGatewayClient(srv.URL(),
+		loggregator.WithRLPGatewayHTTPClient(httpClient(t, srv)),
+		loggregator.WithRLPGatewayMaxRetries(2),
+		loggregator.WithRLPGatewayErrChan(errs))
+	stream := c.Stream(ctx, logsRequest())
+	if got := stream(); got != nil {
+		t.Fatalf("got %v, want nil after giving up", got)
+	}
+	if n := len(srv.Requests()); n != 3 {
+		t.Fatalf("%d requests, want 3", n)
+	}
+	var last error
+	for len(errs) > 0 {
+		last = <-errs
+	}
+	if last == nil || last.Error() != "client connection attempts exceeded max retries -- giving up" {
+		t.Fatalf("last error %v", last)
+	}
+	if ctx.Err() != nil {
+		t.Fatal(errors.New("gave up too late"))
+	}
+}
+
+func TestRLPGatewayClientNilAfterCancel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv := newGateway(t)
+	c := loggregator.NewRLPGatewayClient(srv.URL(), loggregator.WithRLPGatewayHTTPClient(httpClient(t, srv)))
+	sctx, scancel := context.WithCancel(ctx)
+	stream := c.Stream(sctx, logsRequest())
+	if err := srv.Send(seqEnvelope(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(ctx, stream, 1); len(got) != 1 {
+		t.Fatalf("got %d", len(got))
+	}
+	returned := make(chan []*loggregator_v2.Envelope)
+	go func() { returned <- stream() }()
+	scancel()
+	select {
+	case got := <-returned:
+		if got != nil {
+			t.Fatalf("got %v after cancel", got)
+		}
+	case <-ctx.Done():
+		t.Fatal("blocked call did not return after cancel")
+	}
+	if got := stream(); got != nil {
+		t.Fatalf("got %v after cancel", got)
+	}
+}
+
+func TestRLPGatewayClientNoGoroutineLeaks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv := newGateway(t)
+	c := loggregator.NewRLPGatewayClient(srv.URL(), loggregator.WithRLPGatewayHTTPClient(httpClient(t, srv)))
+	for i := 0; i < 100; i++ {
+		sctx, scancel := context.WithCancel(ctx)
+		stream := c.Stream(sctx, logsRequest())
+		if i%2 == 0 {
+			if err := srv.Send(seqEnvelope(int64(i))); err != nil {
+				t.Fatal(err)
+			}
+			if got := collect(ctx, stream, 1); len(got) != 1 {
+				t.Fatalf("cycle %d: got %d", i, len(got))
+			}
+		}
+		scancel()
+		if got := stream(); got != nil {
+			t.Fatalf("cycle %d: got %v after cancel", i, got)
+		}
+		// A frame sent while the server still serves the cancelled
+		// stream would go to it; wait until the server saw it end.
+		waitFor(ctx, t, func() bool { return srv.OpenStreams() == 0 })
+	}
+	// goleak in TestMain checks that every stream goroutine ended.
+}
+
+func TestRLPGatewayClientStreamConcurrentSafe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	srv := newGateway(t)
+	c := loggregator.NewRLPGatewayClient(srv.URL(), loggregator.WithRLPGatewayHTTPClient(httpClient(t, srv)))
+	sctx, scancel := context.WithCancel(ctx)
+	defer scancel()
+	stream := c.Stream(sctx, logsRequest())
+	const n = 1000
+	go func() {
+		for i := int64(1); i <= n; i++ {
+			if srv.Send(seqEnvelope(i)) != nil {
+				return
+			}
+		}
+	}()
+	counts := make(chan int, 4)
+	for w := 0; w < 4; w++ {
+		go func() {
+			total := 0
+			for {
+				got := stream()
+				if got == nil {
+					counts <- total
+					return
+				}
+				total += len(got)
+			}
+		}()
+	}
+	waitFor(ctx, t, func() bool { return srv.Queued() == 0 })
+	backoffSleep(ctx, 200*time.Millisecond)
+	scancel()
+	total := 0
+	for w := 0; w < 4; w++ {
+		total += <-counts
+	}
+	if total != n {
+		t.Fatalf("received %d envelopes, want %d", total, n)
+	}
+}
