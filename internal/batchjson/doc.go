@@ -20,7 +20,16 @@
 // considers malformed, is handed to protojson on the same bytes, so errors
 // and rare edge cases are protojson's own.
 //
-// Unmarshal is safe for concurrent use with distinct dst values. The decoded
-// batch does not alias data: the caller may reuse data after Unmarshal
-// returns.
+// Decode is the same function under the name RLPGatewayClient calls.
+//
+// Unmarshal is safe for concurrent use with distinct dst values.
+//
+// Memory: the decoded batch never aliases data, so the caller may reuse data
+// after Unmarshal returns. Within a batch, memory is shared to save
+// allocations: strings without escapes are substrings of one copy of data
+// (keeping any one string alive keeps that copy alive); payloads are carved
+// from shared backing arrays of up to 8 KiB, each slice capped at its own
+// length so appending to one copies it; the GaugeValues of one gauge share an
+// array; each envelope, its oneof wrapper and its message are one
+// allocation. Empty JSON objects give empty non-nil maps, as with protojson.
 package batchjson
