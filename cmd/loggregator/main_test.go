@@ -130,15 +130,40 @@ func TestReadableGolden(t *testing.T) {
 // TestEmitAndTailJSON runs dev in-process, tails its gRPC egress with
 // --json and emits one envelope of each kind with the emit subcommand; the
 // JSON lines must decode with protojson to what was emitted.
+// TestEmitAndTailJSON emits one envelope of every kind with `emit` and
+// reads them back with `tail --json`, through gRPC egress and through the
+// gateway, checking that every line decodes with protojson to what was
+// emitted.
 func TestEmitAndTailJSON(t *testing.T) {
 	dir := t.TempDir()
-	s, err := devserver.New(devserver.Config{IngressAddr: ":0", EgressAddr: ":0", CertDir: dir})
+	s, err := devserver.New(devserver.Config{IngressAddr: ":0", EgressAddr: ":0", GatewayAddr: ":0", CertDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	sources := []struct {
+		name string
+		args []string
+	}{
+		{"gRPC egress", []string{"--addr", s.Addrs().Egress, "--cert-dir", dir}},
+		{"gateway", []string{"--gateway", s.Addrs().GatewayURL}},
+	}
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) {
+			testEmitAndTailJSON(t, s, dir, src.args)
+		})
+	}
+}
+
+func testEmitAndTailJSON(t *testing.T, s *devserver.Server, dir string, tailArgs []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// The previous subtest's tail may still be unsubscribing.
+	for s.Stats().Subscribers != 0 {
+		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+			t.Fatal("earlier subscribers did not leave")
+		}
+	}
 
 	type result struct {
 		code     int
@@ -147,7 +172,8 @@ func TestEmitAndTailJSON(t *testing.T) {
 	tailDone := make(chan result, 1)
 	go func() {
 		var out, errb bytes.Buffer
-		code := runContext(ctx, []string{"tail", "--addr", s.Addrs().Egress, "--cert-dir", dir, "--json", "--count", "5", "--source-id", "emit-test"}, &out, &errb)
+		args := append([]string{"tail"}, tailArgs...)
+		code := runContext(ctx, append(args, "--json", "--count", "5", "--source-id", "emit-test"), &out, &errb)
 		tailDone <- result{code, out.String(), errb.String()}
 	}()
 	for s.Stats().Subscribers < 1 {
@@ -223,8 +249,10 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "via gRPC egress (EnvelopeStreamConnector): 7 envelopes") {
-		t.Errorf("output:\n%s", out)
+	for _, path := range []string{"via gRPC egress (EnvelopeStreamConnector): 7 envelopes", "via RLP gateway SSE (RLPGatewayClient): 7 envelopes"} {
+		if !strings.Contains(out, path) {
+			t.Errorf("output lacks %q:\n%s", path, out)
+		}
 	}
 	for _, k := range []string{" log OUT ", " log ERR ", " counter ", " gauge ", " timer ", " event "} {
 		if !strings.Contains(out, k) {

@@ -1,5 +1,3 @@
-//go:build rlpgateway
-
 package main
 
 import (
