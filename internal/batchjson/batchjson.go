@@ -2,7 +2,9 @@ package batchjson
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf16"
@@ -666,6 +668,9 @@ func (d *decoder) deprecatedTags() (map[string]*v2.Value, bool) {
 // ---- lexical layer ----
 
 func (d *decoder) ws() {
+	if d.i < len(d.b) && d.b[d.i] > ' ' {
+		return
+	}
 	for d.i < len(d.b) {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -854,13 +859,12 @@ func (d *decoder) str() (start, end int, esc, ok bool) {
 	i++
 	start = i
 	nonASCII := false
-	for i < len(b) {
-		c := b[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
-			i++
-			continue
+	for {
+		i = plainASCII(b, i)
+		if i >= len(b) {
+			return 0, 0, false, false
 		}
-		switch {
+		switch c := b[i]; {
 		case c == '"':
 			if nonASCII && !utf8.Valid(b[start:i]) {
 				return 0, 0, false, false
@@ -877,8 +881,36 @@ func (d *decoder) str() (start, end int, esc, ok bool) {
 			i++
 		}
 	}
-	return 0, 0, false, false
 }
+
+// plainASCII returns the index of the first byte at or after i in b that is
+// a quote, a backslash, a control character or non-ASCII (len(b) if none),
+// examining eight bytes at a time.
+func plainASCII(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// The lowest flagged byte is exact (borrows only flag higher bytes).
+		if m := (x-lo*0x20)&^x&hi | zero(x^(lo*'"')) | zero(x^(lo*'\\')) | x&hi; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return i
+		}
+	}
+	return i
+}
+
+// SWAR constants: lo has 0x01 in every byte, hi has 0x80.
+const (
+	lo = 0x0101010101010101
+	hi = 0x8080808080808080
+)
+
+// zero has a high bit set in some byte iff a byte of x is zero. (Also used
+// as (x-lo*n)&^x&hi: nonzero iff some byte of x is below n, for n <= 0x80.)
+func zero(x uint64) uint64 { return (x - lo) &^ x & hi }
 
 // unescape decodes the escapes in raw into d.scratch, accepting exactly what
 // protojson accepts (a \u surrogate must be followed by its pair).
@@ -1182,7 +1214,14 @@ func (d *decoder) bytesVal() ([]byte, bool) {
 		}
 	}
 	url := false
-	for _, c := range src {
+	i := 0
+	for ; i+8 <= len(src); i += 8 {
+		x := binary.LittleEndian.Uint64(src[i:])
+		if zero(x^(lo*'-'))|zero(x^(lo*'_'))|zero(x^(lo*'\r'))|zero(x^(lo*'\n')) != 0 {
+			break
+		}
+	}
+	for _, c := range src[i:] {
 		switch c {
 		case '-', '_':
 			url = true
