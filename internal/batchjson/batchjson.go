@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -23,8 +24,8 @@ var protoJSON = protojson.UnmarshalOptions{DiscardUnknown: true}
 // inputs the fast scanner does not handle exactly, including every malformed
 // input, are decoded by protojson itself, so errors are protojson's.
 //
-// The decoded batch does not alias data, but its parts share memory with
-// each other; see the package documentation.
+// The decoded batch does not alias data, but its strings and payloads share
+// backing arrays of at most 8 KiB; see the package documentation.
 func Unmarshal(data []byte, dst *v2.EnvelopeBatch) error {
 	dst.Reset()
 	d := decoderPool.Get().(*decoder)
@@ -54,8 +55,8 @@ var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 // goes to protojson (whose own limit is 10000).
 const maxSkipDepth = 1000
 
-// arenaChunk is the size of the shared payload backing arrays (payloads
-// larger than that get their own).
+// arenaChunk is the size of the shared backing arrays for strings and
+// payloads; values over a quarter of it get their own allocation.
 const arenaChunk = 8 << 10
 
 type strPair struct{ k, v string }
@@ -69,9 +70,13 @@ type gaugePair struct {
 // reports ok=false for anything it does not handle exactly; Unmarshal then
 // falls back to protojson.
 type decoder struct {
-	b       []byte
-	s       string // string(b): backing store for decoded strings
-	i       int
+	b []byte
+	i int
+	// strs holds the contents of decoded strings; strings are slices of
+	// its String(), which the Builder never modifies. arena holds decoded
+	// payloads. Both outlive a batch (the decoder is pooled): only their
+	// unused tails are ever written.
+	strs    strings.Builder
 	scratch []byte
 	envs    []*v2.Envelope
 	pairs   []strPair
@@ -86,14 +91,14 @@ func (d *decoder) release() {
 	d.pairs = d.pairs[:0]
 	clear(d.gauges)
 	d.gauges = d.gauges[:0]
-	d.b, d.s, d.arena = nil, "", nil
+	d.b = nil
 	if cap(d.scratch) > 64<<10 {
 		d.scratch = nil
 	}
 }
 
 func (d *decoder) decode(data []byte) ([]*v2.Envelope, bool) {
-	d.b, d.s, d.i = data, string(data), 0
+	d.b, d.i = data, 0
 	if !d.lit('{') {
 		return nil, false
 	}
@@ -1139,28 +1144,43 @@ func (d *decoder) float64Val() (float64, bool) {
 		}
 		start, end = s, e
 	}
-	f, err := strconv.ParseFloat(d.s[start:end], 64)
+	f, err := strconv.ParseFloat(string(d.b[start:end]), 64)
 	if err != nil {
 		return 0, false
 	}
 	return f, true
 }
 
-// stringVal reads a JSON string value. Strings without escapes are
-// substrings of the batch's backing string.
+// stringVal reads a JSON string value.
 func (d *decoder) stringVal() (string, bool) {
 	start, end, esc, ok := d.str()
 	if !ok {
 		return "", false
 	}
-	if !esc {
-		return d.s[start:end], true
+	raw := d.b[start:end]
+	if esc {
+		if raw, ok = d.unescape(raw); !ok {
+			return "", false
+		}
 	}
-	u, ok := d.unescape(d.b[start:end])
-	if !ok {
-		return "", false
+	return d.save(raw), true
+}
+
+// save returns b as a string carved from the shared string arena; strings
+// longer than a quarter chunk get their own allocation.
+func (d *decoder) save(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return ""
+	case len(b) > arenaChunk/4:
+		return string(b)
+	case d.strs.Cap()-d.strs.Len() < len(b):
+		d.strs = strings.Builder{}
+		d.strs.Grow(arenaChunk)
 	}
-	return string(u), true
+	n := d.strs.Len()
+	d.strs.Write(b)
+	return d.strs.String()[n:]
 }
 
 // logTypeVal reads the Log.Type enum as a name or a number. As in protojson
@@ -1239,12 +1259,16 @@ func (d *decoder) bytesVal() ([]byte, bool) {
 		enc = base64.RawStdEncoding
 	}
 	need := enc.DecodedLen(len(src))
-	if cap(d.arena)-len(d.arena) < need {
-		if need > arenaChunk/4 {
-			d.arena = make([]byte, 0, need)
-		} else {
-			d.arena = make([]byte, 0, min(arenaChunk, (len(d.b)-d.i)*3/4+need))
+	if need > arenaChunk/4 {
+		buf := make([]byte, need)
+		n, err := enc.Decode(buf, src)
+		if err != nil {
+			return nil, false
 		}
+		return buf[:n:n], true
+	}
+	if cap(d.arena)-len(d.arena) < need {
+		d.arena = make([]byte, 0, arenaChunk)
 	}
 	buf := d.arena[len(d.arena) : len(d.arena)+need]
 	n, err := enc.Decode(buf, src)

@@ -25,11 +25,11 @@
 // Unmarshal is safe for concurrent use with distinct dst values.
 //
 // Memory: the decoded batch never aliases data, so the caller may reuse data
-// after Unmarshal returns. Within a batch, memory is shared to save
-// allocations: strings without escapes are substrings of one copy of data
-// (keeping any one string alive keeps that copy alive); payloads are carved
-// from shared backing arrays of up to 8 KiB, each slice capped at its own
-// length so appending to one copies it; the GaugeValues of one gauge share an
-// array; each envelope, its oneof wrapper and its message are one
-// allocation. Empty JSON objects give empty non-nil maps, as with protojson.
+// after Unmarshal returns. To save allocations, values share memory: strings
+// and payloads up to 2 KiB are carved from shared 8 KiB arenas (a retained
+// string or payload keeps its arena alive, at most 8 KiB; arenas may span
+// consecutive batches), each payload slice capped at its own length so
+// appending to one copies it; the GaugeValues of one gauge share an array;
+// each envelope, its oneof wrapper and its message are one allocation.
+// Empty JSON objects give empty non-nil maps, as with protojson.
 package batchjson
