@@ -1233,48 +1233,56 @@ func (d *decoder) bytesVal() ([]byte, bool) {
 			return nil, false
 		}
 	}
-	url := false
-	i := 0
-	for ; i+8 <= len(src); i += 8 {
-		x := binary.LittleEndian.Uint64(src[i:])
-		if zero(x^(lo*'-'))|zero(x^(lo*'_'))|zero(x^(lo*'\r'))|zero(x^(lo*'\n')) != 0 {
-			break
+	need := base64.RawStdEncoding.DecodedLen(len(src)) // bound for all four
+	var buf []byte
+	if need > arenaChunk/4 {
+		buf = make([]byte, need)
+	} else {
+		if cap(d.arena)-len(d.arena) < need {
+			d.arena = make([]byte, 0, arenaChunk)
+		}
+		buf = d.arena[len(d.arena) : len(d.arena)+need]
+	}
+	n, ok := decodeBase64(buf, src, esc)
+	if !ok {
+		return nil, false
+	}
+	if need <= arenaChunk/4 {
+		d.arena = d.arena[:len(d.arena)+n]
+	}
+	return buf[:n:n], true
+}
+
+// decodeBase64 decodes src into buf as protojson does: the URL alphabet if
+// src holds '-' or '_', unpadded if its length is not a multiple of 4.
+func decodeBase64(buf, src []byte, esc bool) (int, bool) {
+	std := base64.StdEncoding
+	if len(src)%4 != 0 {
+		std = base64.RawStdEncoding
+	}
+	if !esc {
+		// Raw JSON strings hold no \r or \n, and '-' or '_' make the
+		// standard alphabet fail, so trying it first is exact.
+		if n, err := std.Decode(buf, src); err == nil {
+			return n, true
 		}
 	}
-	for _, c := range src[i:] {
+	url := false
+	for _, c := range src {
 		switch c {
 		case '-', '_':
 			url = true
 		case '\r', '\n':
-			return nil, false // skipped by encoding/base64: leave to protojson
+			return 0, false // skipped by encoding/base64: leave to protojson
 		}
 	}
-	enc := base64.StdEncoding
+	enc := std
 	switch {
 	case url && len(src)%4 != 0:
 		enc = base64.RawURLEncoding
 	case url:
 		enc = base64.URLEncoding
-	case len(src)%4 != 0:
-		enc = base64.RawStdEncoding
 	}
-	need := enc.DecodedLen(len(src))
-	if need > arenaChunk/4 {
-		buf := make([]byte, need)
-		n, err := enc.Decode(buf, src)
-		if err != nil {
-			return nil, false
-		}
-		return buf[:n:n], true
-	}
-	if cap(d.arena)-len(d.arena) < need {
-		d.arena = make([]byte, 0, arenaChunk)
-	}
-	buf := d.arena[len(d.arena) : len(d.arena)+need]
 	n, err := enc.Decode(buf, src)
-	if err != nil {
-		return nil, false
-	}
-	d.arena = d.arena[:len(d.arena)+n]
-	return buf[:n:n], true
+	return n, err == nil
 }
