@@ -375,7 +375,7 @@ func (c *RLPGatewayClient) read(ctx context.Context, body io.Reader, batches cha
 			continue
 		}
 		var batch loggregator_v2.EnvelopeBatch
-		if err := batchjson.Decode(ev.Data, &batch); err != nil {
+		if err := batchjson.Unmarshal(ev.Data, &batch); err != nil {
 			malformed++
 			c.log.Printf("failed to unmarshal envelope batch (%d malformed on this connection): %s", malformed, err)
 			continue

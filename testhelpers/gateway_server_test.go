@@ -45,10 +45,10 @@ func gatewayGet(ctx context.Context, t *testing.T, c *http.Client, method, url s
 func TestGatewayServerErrors(t *testing.T) {
 	tests := []struct {
 		name, method, path string
-		status               int
-		setStatus            int
-		auth                 string
-		body                 string
+		status             int
+		setStatus          int
+		auth               string
+		body               string
 	}{
 		{"empty query", "GET", "/v2/read", 400, 0, "bearer tok", `{"message":"query cannot be empty","error":"empty_query"}` + "\n\n"},
 		{"no type", "GET", "/v2/read?source_id=a", 400, 0, "bearer tok", `{"message":"query must provide at least one envelope type","error":"missing_envelope_type"}` + "\n\n"},
