@@ -3,6 +3,7 @@ package batchjson
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"maps"
 	"math"
 	"math/bits"
 	"strconv"
@@ -80,8 +81,14 @@ type decoder struct {
 	scratch []byte
 	envs    []*v2.Envelope
 	pairs   []strPair
-	gauges  []gaugePair
-	arena   []byte
+	// The previous envelope's tags in this batch: equal tags reuse its
+	// strings and clone its map (cheaper than hashing every key). Only
+	// maps made during this call are cloned, before the caller sees them.
+	prevPairs []strPair
+	prevTags  map[string]string
+	prevSID   string
+	gauges    []gaugePair
+	arena     []byte
 }
 
 func (d *decoder) release() {
@@ -89,6 +96,9 @@ func (d *decoder) release() {
 	d.envs = d.envs[:0]
 	clear(d.pairs)
 	d.pairs = d.pairs[:0]
+	clear(d.prevPairs)
+	d.prevPairs = d.prevPairs[:0]
+	d.prevTags, d.prevSID = nil, ""
 	clear(d.gauges)
 	d.gauges = d.gauges[:0]
 	d.b = nil
@@ -99,6 +109,7 @@ func (d *decoder) release() {
 
 func (d *decoder) decode(data []byte) ([]*v2.Envelope, bool) {
 	d.b, d.i = data, 0
+	d.prevPairs, d.prevTags, d.prevSID = d.prevPairs[:0], nil, ""
 	if !d.lit('{') {
 		return nil, false
 	}
@@ -288,7 +299,8 @@ func (d *decoder) envelope() (*v2.Envelope, bool) {
 		case fTimestamp:
 			ts, ok = d.int64Val()
 		case fSourceID:
-			sid, ok = d.stringVal()
+			sid, ok = d.stringValLike(d.prevSID)
+			d.prevSID = sid
 		case fInstanceID:
 			iid, ok = d.stringVal()
 		case fDeprecatedTags:
@@ -564,27 +576,44 @@ func (d *decoder) tags() (map[string]string, bool) {
 		return nil, false
 	}
 	d.pairs = d.pairs[:0]
+	same := d.prevTags != nil
 	for first := true; ; first = false {
-		k, more, ok := d.mapKey(first)
+		var likeK, likeV string
+		if n := len(d.pairs); n < len(d.prevPairs) {
+			likeK, likeV = d.prevPairs[n].k, d.prevPairs[n].v
+		}
+		more, ok := d.member(first)
 		if !ok {
 			return nil, false
 		}
 		if !more {
 			break
 		}
-		v, ok := d.stringVal() // a null value fails too, as in protojson
+		k, ok := d.stringValLike(likeK)
+		if !ok || !d.lit(':') {
+			return nil, false
+		}
+		v, ok := d.stringValLike(likeV) // a null value fails too, as in protojson
 		if !ok {
 			return nil, false
 		}
+		same = same && len(d.pairs) < len(d.prevPairs) && k == likeK && v == likeV
 		d.pairs = append(d.pairs, strPair{k, v})
 	}
-	m := make(map[string]string, len(d.pairs))
-	for _, p := range d.pairs {
-		m[p.k] = p.v
+	var m map[string]string
+	if same && len(d.pairs) == len(d.prevPairs) {
+		m = maps.Clone(d.prevTags)
+	} else {
+		m = make(map[string]string, len(d.pairs))
+		for _, p := range d.pairs {
+			m[p.k] = p.v
+		}
+		if len(m) != len(d.pairs) {
+			return nil, false // duplicate key: protojson's error
+		}
 	}
-	if len(m) != len(d.pairs) {
-		return nil, false // duplicate key: protojson's error
-	}
+	d.pairs, d.prevPairs = d.prevPairs, d.pairs
+	d.prevTags = m
 	return m, true
 }
 
@@ -1162,6 +1191,25 @@ func (d *decoder) stringVal() (string, bool) {
 		if raw, ok = d.unescape(raw); !ok {
 			return "", false
 		}
+	}
+	return d.save(raw), true
+}
+
+// stringValLike is stringVal returning like itself when the value equals
+// it, saving a copy.
+func (d *decoder) stringValLike(like string) (string, bool) {
+	start, end, esc, ok := d.str()
+	if !ok {
+		return "", false
+	}
+	raw := d.b[start:end]
+	if esc {
+		if raw, ok = d.unescape(raw); !ok {
+			return "", false
+		}
+	}
+	if string(raw) == like {
+		return like, true
 	}
 	return d.save(raw), true
 }

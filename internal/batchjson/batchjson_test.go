@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -366,4 +368,45 @@ func BenchmarkUnmarshal(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestRepeatedTags(t *testing.T) {
+	e := func(tags string) string { return `{"source_id":"s","tags":{` + tags + `}}` }
+	batch := func(envs ...string) string {
+		return `{"batch":[` + strings.Join(envs, ",") + `]}`
+	}
+	tests := []struct {
+		name string
+		data string
+		fast bool
+	}{
+		{"equal", batch(e(`"a":"1","b":"2"`), e(`"a":"1","b":"2"`), e(`"a":"1","b":"2"`)), true},
+		{"value differs", batch(e(`"a":"1","b":"2"`), e(`"a":"1","b":"3"`)), true},
+		{"key differs", batch(e(`"a":"1","b":"2"`), e(`"a":"1","c":"2"`)), true},
+		{"shorter", batch(e(`"a":"1","b":"2"`), e(`"a":"1"`)), true},
+		{"longer", batch(e(`"a":"1"`), e(`"a":"1","b":"2"`)), true},
+		{"empty then equal", batch(e(``), e(``), e(`"a":"1"`), e(`"a":"1"`)), true},
+		{"interleaved null tags", batch(e(`"a":"1"`), `{"tags":null}`, e(`"a":"1"`)), true},
+		{"duplicate after equal prefix", batch(e(`"a":"1","b":"2"`), e(`"a":"1","a":"1"`)), false},
+		{"escaped equal", batch(e(`"\u0061":"1"`), e(`"a":"\u0031"`)), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fastPath([]byte(tt.data)); got != tt.fast {
+				t.Errorf("fast path taken = %v, want %v", got, tt.fast)
+			}
+			compare(t, []byte(tt.data))
+		})
+	}
+	t.Run("maps are independent", func(t *testing.T) {
+		got := new(v2.EnvelopeBatch)
+		if err := Unmarshal([]byte(batch(e(`"a":"1"`), e(`"a":"1"`))), got); err != nil {
+			t.Fatal(err)
+		}
+		got.Batch[0].Tags["a"] = "changed"
+		got.Batch[0].Tags["new"] = "x"
+		if want := map[string]string{"a": "1"}; !maps.Equal(got.Batch[1].Tags, want) {
+			t.Fatalf("second envelope's tags = %v, want %v", got.Batch[1].Tags, want)
+		}
+	})
 }
