@@ -316,6 +316,7 @@ func FuzzUnmarshal(f *testing.F) {
 	for _, e := range envs {
 		f.Add(envjson.AppendBatch(nil, []*v2.Envelope{e}))
 	}
+	f.Add(envjson.AppendBatch(nil, []*v2.Envelope{envs[1], envs[1], envs[2], envs[1]})) // repeated tags
 	for _, s := range []string{``, `{}`, `{"batch":null}`, `{"batch":[{"log":{"payload":"-_8","type":1},"u":[{"a":null}]}]}`,
 		`{"batch":[{"source_id":"\ud83d\ude00\u00e9","timestamp":-0,"gauge":{"metrics":{"a":{"value":"NaN"}}}}]}`} {
 		f.Add([]byte(s))
