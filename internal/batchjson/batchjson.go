@@ -40,9 +40,6 @@ func Unmarshal(data []byte, dst *v2.EnvelopeBatch) error {
 	return nil
 }
 
-// Decode is Unmarshal under the name RLPGatewayClient first used.
-func Decode(data []byte, b *v2.EnvelopeBatch) error { return Unmarshal(data, b) }
-
 // fastPath reports whether the scanner decodes data itself (tests only).
 func fastPath(data []byte) bool {
 	d := new(decoder)
