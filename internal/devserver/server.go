@@ -218,10 +218,10 @@ func (s *Server) Env() []string {
 		"KEY_PATH=" + s.certs.Path(certs.ClientKeyFile),
 	}
 	if s.addrs.Ingress != "" {
-		env = append(env, "LOGGREGATOR_INGRESS_ADDR="+s.addrs.Ingress)
+		env = append(env, "INGRESS_ADDR="+s.addrs.Ingress)
 	}
 	if s.addrs.UDP != "" {
-		env = append(env, "LOGGREGATOR_V1_ADDR="+s.addrs.UDP)
+		env = append(env, "DROPSONDE_DESTINATION="+s.addrs.UDP)
 	}
 	if s.addrs.Egress != "" {
 		env = append(env, "LOGS_API_ADDR="+s.addrs.Egress)
