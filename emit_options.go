@@ -47,18 +47,27 @@ func setTag(e *loggregator_v2.Envelope, name, value string) {
 	e.Tags[name] = value
 }
 
+// edit applies an option to m: v2 runs on a non-nil v2 envelope, ed on an
+// envelopeEditor; any other message is left alone.
+func edit(m proto.Message, v2 func(*loggregator_v2.Envelope), ed func(envelopeEditor)) {
+	switch e := m.(type) {
+	case *loggregator_v2.Envelope:
+		if e != nil {
+			v2(e)
+		}
+	case envelopeEditor:
+		ed(e)
+	}
+}
+
 // WithEnvelopeTag adds a tag to the envelope.
 func WithEnvelopeTag(name, value string) func(proto.Message) {
 	return func(m proto.Message) {
-		switch e := m.(type) {
-		case *loggregator_v2.Envelope:
-			if e == nil {
-				return
-			}
+		edit(m, func(e *loggregator_v2.Envelope) {
 			setTag(e, name, value)
-		case envelopeEditor:
+		}, func(e envelopeEditor) {
 			e.SetTag(name, value)
-		}
+		})
 	}
 }
 
@@ -71,19 +80,15 @@ func WithEnvelopeTag(name, value string) func(proto.Message) {
 // original did, despite the sentence above).
 func WithEnvelopeTags(tags map[string]string) func(proto.Message) {
 	return func(m proto.Message) {
-		switch e := m.(type) {
-		case *loggregator_v2.Envelope:
-			if e == nil {
-				return
-			}
+		edit(m, func(e *loggregator_v2.Envelope) {
 			for k, v := range tags {
 				setTag(e, k, v)
 			}
-		case envelopeEditor:
+		}, func(e envelopeEditor) {
 			for k, v := range tags {
 				e.SetTag(k, v)
 			}
-		}
+		})
 	}
 }
 
@@ -99,17 +104,13 @@ func WithAppInfo(appID, sourceType, sourceInstance string) EmitLogOption {
 // "source_type" (even when sourceType is empty).
 func WithSourceInfo(sourceID, sourceType, sourceInstance string) EmitLogOption {
 	return func(m proto.Message) {
-		switch e := m.(type) {
-		case *loggregator_v2.Envelope:
-			if e == nil {
-				return
-			}
+		edit(m, func(e *loggregator_v2.Envelope) {
 			e.SourceId = sourceID
 			e.InstanceId = sourceInstance
 			setTag(e, "source_type", sourceType)
-		case envelopeEditor:
+		}, func(e envelopeEditor) {
 			e.SetLogAppInfo(sourceID, sourceType, sourceInstance)
-		}
+		})
 	}
 }
 
@@ -118,17 +119,13 @@ func WithSourceInfo(sourceID, sourceType, sourceInstance string) EmitLogOption {
 // not carry a log.
 func WithStdout() EmitLogOption {
 	return func(m proto.Message) {
-		switch e := m.(type) {
-		case *loggregator_v2.Envelope:
-			if e == nil {
-				return
-			}
+		edit(m, func(e *loggregator_v2.Envelope) {
 			if l := e.GetLog(); l != nil {
 				l.Type = loggregator_v2.Log_OUT
 			}
-		case envelopeEditor:
+		}, func(e envelopeEditor) {
 			e.SetLogToStdout()
-		}
+		})
 	}
 }
 
@@ -137,16 +134,12 @@ func WithStdout() EmitLogOption {
 // instead. The index becomes the decimal instance_id.
 func WithGaugeAppInfo(appID string, index int) EmitGaugeOption {
 	return func(m proto.Message) {
-		switch e := m.(type) {
-		case *loggregator_v2.Envelope:
-			if e == nil {
-				return
-			}
+		edit(m, func(e *loggregator_v2.Envelope) {
 			e.SourceId = appID
 			e.InstanceId = strconv.Itoa(index)
-		case envelopeEditor:
+		}, func(e envelopeEditor) {
 			e.SetGaugeAppInfo(appID, index)
-		}
+		})
 	}
 }
 
@@ -167,11 +160,7 @@ func WithGaugeSourceInfo(sourceID, instanceID string) EmitGaugeOption {
 // that do not carry a gauge.
 func WithGaugeValue(name string, value float64, unit string) EmitGaugeOption {
 	return func(m proto.Message) {
-		switch e := m.(type) {
-		case *loggregator_v2.Envelope:
-			if e == nil {
-				return
-			}
+		edit(m, func(e *loggregator_v2.Envelope) {
 			g := e.GetGauge()
 			if g == nil {
 				return
@@ -180,9 +169,9 @@ func WithGaugeValue(name string, value float64, unit string) EmitGaugeOption {
 				g.Metrics = make(map[string]*loggregator_v2.GaugeValue)
 			}
 			g.Metrics[name] = &loggregator_v2.GaugeValue{Unit: unit, Value: value}
-		case envelopeEditor:
+		}, func(e envelopeEditor) {
 			e.SetGaugeValue(name, value, unit)
-		}
+		})
 	}
 }
 
@@ -191,16 +180,12 @@ func WithGaugeValue(name string, value float64, unit string) EmitGaugeOption {
 // instead. The index becomes the decimal instance_id.
 func WithCounterAppInfo(appID string, index int) EmitCounterOption {
 	return func(m proto.Message) {
-		switch e := m.(type) {
-		case *loggregator_v2.Envelope:
-			if e == nil {
-				return
-			}
+		edit(m, func(e *loggregator_v2.Envelope) {
 			e.SourceId = appID
 			e.InstanceId = strconv.Itoa(index)
-		case envelopeEditor:
+		}, func(e envelopeEditor) {
 			e.SetCounterAppInfo(appID, index)
-		}
+		})
 	}
 }
 
@@ -213,17 +198,13 @@ func WithCounterSourceInfo(sourceID, instanceID string) EmitCounterOption {
 // WithDelta is an option that sets the delta for a counter.
 func WithDelta(d uint64) EmitCounterOption {
 	return func(m proto.Message) {
-		switch e := m.(type) {
-		case *loggregator_v2.Envelope:
-			if e == nil {
-				return
-			}
+		edit(m, func(e *loggregator_v2.Envelope) {
 			if c := e.GetCounter(); c != nil {
 				c.Delta = d
 			}
-		case envelopeEditor:
+		}, func(e envelopeEditor) {
 			e.SetDelta(d)
-		}
+		})
 	}
 }
 
@@ -232,18 +213,14 @@ func WithDelta(d uint64) EmitCounterOption {
 // It also sets the delta to 0; a WithDelta after it sets the delta again.
 func WithTotal(t uint64) EmitCounterOption {
 	return func(m proto.Message) {
-		switch e := m.(type) {
-		case *loggregator_v2.Envelope:
-			if e == nil {
-				return
-			}
+		edit(m, func(e *loggregator_v2.Envelope) {
 			if c := e.GetCounter(); c != nil {
 				c.Total = t
 				c.Delta = 0
 			}
-		case envelopeEditor:
+		}, func(e envelopeEditor) {
 			e.SetTotal(t)
-		}
+		})
 	}
 }
 
@@ -263,15 +240,11 @@ func WithEventSourceInfo(sourceID, instanceID string) EmitEventOption {
 // calls SetSourceInfo on an editor.
 func withSourceInstance(sourceID, instanceID string) func(proto.Message) {
 	return func(m proto.Message) {
-		switch e := m.(type) {
-		case *loggregator_v2.Envelope:
-			if e == nil {
-				return
-			}
+		edit(m, func(e *loggregator_v2.Envelope) {
 			e.SourceId = sourceID
 			e.InstanceId = instanceID
-		case envelopeEditor:
+		}, func(e envelopeEditor) {
 			e.SetSourceInfo(sourceID, instanceID)
-		}
+		})
 	}
 }
