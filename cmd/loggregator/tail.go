@@ -15,6 +15,7 @@ import (
 	loggregator "code.cloudfoundry.org/go-loggregator"
 	"code.cloudfoundry.org/go-loggregator/internal/certs"
 	"code.cloudfoundry.org/go-loggregator/internal/devserver"
+	"code.cloudfoundry.org/go-loggregator/internal/rlpquery"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
@@ -135,19 +136,8 @@ func tailRequest(o tailOptions) (*loggregator_v2.EgressBatchRequest, error) {
 	req := &loggregator_v2.EgressBatchRequest{ShardId: o.shardID}
 	for _, src := range sources {
 		for _, k := range kinds {
-			sel := &loggregator_v2.Selector{SourceId: src}
-			switch strings.ToLower(k) {
-			case "log":
-				sel.Message = &loggregator_v2.Selector_Log{Log: &loggregator_v2.LogSelector{}}
-			case "counter":
-				sel.Message = &loggregator_v2.Selector_Counter{Counter: &loggregator_v2.CounterSelector{}}
-			case "gauge":
-				sel.Message = &loggregator_v2.Selector_Gauge{Gauge: &loggregator_v2.GaugeSelector{}}
-			case "timer":
-				sel.Message = &loggregator_v2.Selector_Timer{Timer: &loggregator_v2.TimerSelector{}}
-			case "event":
-				sel.Message = &loggregator_v2.Selector_Event{Event: &loggregator_v2.EventSelector{}}
-			default:
+			sel, ok := rlpquery.KindSelector(src, strings.ToLower(k))
+			if !ok {
 				return nil, fmt.Errorf("--type %q: want log, counter, gauge, timer or event", k)
 			}
 			req.Selectors = append(req.Selectors, sel)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"code.cloudfoundry.org/go-loggregator/internal/devserver"
+	"code.cloudfoundry.org/go-loggregator/internal/rlpquery"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
@@ -33,18 +34,9 @@ type sub struct {
 func (s sub) request() *loggregator_v2.EgressBatchRequest {
 	req := &loggregator_v2.EgressBatchRequest{ShardId: s.shardID, UsePreferredTags: s.preferred}
 	for _, k := range s.kinds {
-		sel := &loggregator_v2.Selector{SourceId: s.sourceID}
-		switch k {
-		case "log":
-			sel.Message = &loggregator_v2.Selector_Log{Log: &loggregator_v2.LogSelector{}}
-		case "counter":
-			sel.Message = &loggregator_v2.Selector_Counter{Counter: &loggregator_v2.CounterSelector{}}
-		case "gauge":
-			sel.Message = &loggregator_v2.Selector_Gauge{Gauge: &loggregator_v2.GaugeSelector{}}
-		case "timer":
-			sel.Message = &loggregator_v2.Selector_Timer{Timer: &loggregator_v2.TimerSelector{}}
-		case "event":
-			sel.Message = &loggregator_v2.Selector_Event{Event: &loggregator_v2.EventSelector{}}
+		sel, ok := rlpquery.KindSelector(s.sourceID, k)
+		if !ok {
+			panic("test subscription with unknown kind " + k)
 		}
 		req.Selectors = append(req.Selectors, sel)
 	}

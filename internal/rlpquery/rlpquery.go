@@ -196,3 +196,25 @@ func newSelector(src string, kind isSelectorMessage) *loggregator_v2.Selector {
 	}
 	return s
 }
+
+// KindSelector returns a selector for sourceID (empty: any source) that
+// takes every envelope of one kind, named as in the gateway's query: "log",
+// "counter", "gauge", "timer" or "event". ok is false for any other name.
+func KindSelector(sourceID, kind string) (sel *loggregator_v2.Selector, ok bool) {
+	sel = &loggregator_v2.Selector{SourceId: sourceID}
+	switch kind {
+	case "log":
+		sel.Message = &loggregator_v2.Selector_Log{Log: &loggregator_v2.LogSelector{}}
+	case "counter":
+		sel.Message = &loggregator_v2.Selector_Counter{Counter: &loggregator_v2.CounterSelector{}}
+	case "gauge":
+		sel.Message = &loggregator_v2.Selector_Gauge{Gauge: &loggregator_v2.GaugeSelector{}}
+	case "timer":
+		sel.Message = &loggregator_v2.Selector_Timer{Timer: &loggregator_v2.TimerSelector{}}
+	case "event":
+		sel.Message = &loggregator_v2.Selector_Event{Event: &loggregator_v2.EventSelector{}}
+	default:
+		return nil, false
+	}
+	return sel, true
+}

@@ -176,3 +176,30 @@ func FuzzEncodeParse(f *testing.F) {
 		}
 	})
 }
+
+func TestKindSelector(t *testing.T) {
+	tests := []struct {
+		kind string
+		want *v2.Selector
+	}{
+		{"log", &v2.Selector{SourceId: "s", Message: &v2.Selector_Log{Log: &v2.LogSelector{}}}},
+		{"counter", &v2.Selector{SourceId: "s", Message: &v2.Selector_Counter{Counter: &v2.CounterSelector{}}}},
+		{"gauge", &v2.Selector{SourceId: "s", Message: &v2.Selector_Gauge{Gauge: &v2.GaugeSelector{}}}},
+		{"timer", &v2.Selector{SourceId: "s", Message: &v2.Selector_Timer{Timer: &v2.TimerSelector{}}}},
+		{"event", &v2.Selector{SourceId: "s", Message: &v2.Selector_Event{Event: &v2.EventSelector{}}}},
+		{"Log", nil},
+		{"counter.name", nil},
+		{"", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			got, ok := KindSelector("s", tt.kind)
+			if ok != (tt.want != nil) {
+				t.Fatalf("ok = %v, want %v", ok, tt.want != nil)
+			}
+			if !proto.Equal(got, tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
