@@ -237,10 +237,7 @@ func AppendBatchEntry(b []byte, e *loggregator_v2.Envelope) ([]byte, error) {
 
 func appendEnvelope(b []byte, e *loggregator_v2.Envelope) []byte {
 	z := sizer{bad: true} // strings were validated already
-	if e.Timestamp != 0 {
-		b = append(b, tag(1, wireVarint))
-		b = AppendVarint(b, uint64(e.Timestamp))
-	}
+	b = appendVarintField(b, 1, uint64(e.Timestamp))
 	if e.SourceId != "" {
 		b = appendString(b, tag(2, wireBytes), e.SourceId)
 	}
@@ -313,11 +310,18 @@ func appendLog(b []byte, l *loggregator_v2.Log) []byte {
 		b = AppendVarint(b, uint64(len(l.Payload)))
 		b = append(b, l.Payload...)
 	}
-	if l.Type != 0 {
-		b = append(b, tag(2, wireVarint))
-		b = AppendVarint(b, uint64(int64(l.Type)))
-	}
+	b = appendVarintField(b, 2, uint64(int64(l.Type)))
 	return append(b, l.ProtoReflect().GetUnknown()...)
+}
+
+// appendVarintField writes field as a varint unless v is zero (proto3
+// omits zero scalars).
+func appendVarintField(b []byte, field int, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, tag(field, wireVarint))
+	return AppendVarint(b, v)
 }
 
 func appendCounter(b []byte, c *loggregator_v2.Counter) []byte {
@@ -327,14 +331,8 @@ func appendCounter(b []byte, c *loggregator_v2.Counter) []byte {
 	if c.Name != "" {
 		b = appendString(b, tag(1, wireBytes), c.Name)
 	}
-	if c.Delta != 0 {
-		b = append(b, tag(2, wireVarint))
-		b = AppendVarint(b, c.Delta)
-	}
-	if c.Total != 0 {
-		b = append(b, tag(3, wireVarint))
-		b = AppendVarint(b, c.Total)
-	}
+	b = appendVarintField(b, 2, c.Delta)
+	b = appendVarintField(b, 3, c.Total)
 	return append(b, c.ProtoReflect().GetUnknown()...)
 }
 
@@ -371,14 +369,8 @@ func appendTimer(b []byte, t *loggregator_v2.Timer) []byte {
 	if t.Name != "" {
 		b = appendString(b, tag(1, wireBytes), t.Name)
 	}
-	if t.Start != 0 {
-		b = append(b, tag(2, wireVarint))
-		b = AppendVarint(b, uint64(t.Start))
-	}
-	if t.Stop != 0 {
-		b = append(b, tag(3, wireVarint))
-		b = AppendVarint(b, uint64(t.Stop))
-	}
+	b = appendVarintField(b, 2, uint64(t.Start))
+	b = appendVarintField(b, 3, uint64(t.Stop))
 	return append(b, t.ProtoReflect().GetUnknown()...)
 }
 
