@@ -1,0 +1,518 @@
+package loggregator
+
+import (
+	"io"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"code.cloudfoundry.org/go-loggregator/internal/stats"
+	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
+)
+
+// Statistics snapshots.
+//
+// Each client keeps its statistics in lock-free counters that cost a few
+// atomic operations on the hot path and never allocate there. A snapshot
+// is a plain value: each field is read atomically, but a snapshot taken
+// while the client works is not one instant across fields (Sent may
+// already include an envelope that Buffered still shows). All counts
+// start at zero when the client is created and only grow; they wrap at
+// 2^64.
+
+// NumLagBuckets is the number of buckets in a LagHistogram, the last of
+// which has no upper bound.
+const NumLagBuckets = stats.NumBuckets
+
+// LagBucketBounds returns the inclusive upper bounds of the LagHistogram
+// buckets, in ascending order: 1ms, 5ms, 10ms, 50ms, 100ms, 500ms, 1s, 5s,
+// 10s, 30s, 60s and, for the last bucket, math.MaxInt64 nanoseconds
+// standing for +Inf. A lag falls into the first bucket whose bound is at
+// least the lag (the Prometheus "le" rule). The bounds are fixed: they are
+// part of the API and change only with a major version.
+func LagBucketBounds() [NumLagBuckets]time.Duration { return stats.Bounds() }
+
+// LagHistogram is a snapshot of egress lag: for each envelope received, the
+// receive time minus the envelope's timestamp, counted in the fixed buckets
+// of LagBucketBounds. Lag includes any clock difference between the
+// envelope's source and the receiving host.
+type LagHistogram struct {
+	// Counts holds the number of envelopes in each bucket, Counts[i] for
+	// lags in (LagBucketBounds()[i-1], LagBucketBounds()[i]]. The counts
+	// are per bucket, not cumulative; Cumulative returns the cumulative
+	// form that Prometheus uses.
+	Counts [NumLagBuckets]uint64
+	// Count is the number of envelopes observed, the sum of Counts.
+	Count uint64
+	// SumSeconds is the sum of the observed lags, in seconds.
+	SumSeconds float64
+	// FutureTimestamps counts envelopes whose timestamp was later than the
+	// time they were received (clock skew). They are observed as a lag of
+	// zero, in Counts[0].
+	FutureTimestamps uint64
+	// MissingTimestamps counts envelopes whose timestamp was zero or
+	// negative. They are not observed: they are in neither Counts nor
+	// Count.
+	MissingTimestamps uint64
+}
+
+// Cumulative returns the cumulative bucket counts: element i is the number
+// of envelopes with a lag of at most LagBucketBounds()[i]. The last element
+// equals Count.
+func (h LagHistogram) Cumulative() [NumLagBuckets]uint64 {
+	var c [NumLagBuckets]uint64
+	var n uint64
+	for i, v := range h.Counts {
+		n += v
+		c[i] = n
+	}
+	return c
+}
+
+func lagFromSnapshot(s stats.Snapshot) LagHistogram {
+	return LagHistogram{
+		Counts:            s.Counts,
+		Count:             s.Count(),
+		SumSeconds:        s.SumSeconds,
+		FutureTimestamps:  s.Future,
+		MissingTimestamps: s.Unstamped,
+	}
+}
+
+// IngressClientStats is a snapshot of an IngressClient's statistics.
+//
+// Envelopes refused by Emit (Dropped.BufferFull, AgentUnavailable,
+// AfterClose and Invalid) are not Accepted. Once sending has stopped,
+// Accepted equals Sent + Dropped.BrokenStream + Buffered.
+type IngressClientStats struct {
+	// Accepted counts envelopes that Emit calls put into the buffer.
+	Accepted uint64
+	// Sent counts envelopes in batches written to the BatchSender stream
+	// without error. The stream has no per-batch acknowledgement: an
+	// envelope counted here can still be lost if the stream breaks before
+	// the agent reads it, and that loss cannot be counted.
+	Sent uint64
+	// Dropped counts envelopes dropped, by cause.
+	Dropped IngressDrops
+	// BatchesSent counts batches written to the stream without error.
+	BatchesSent uint64
+	// BatchesRetried counts failed batch sends that were tried again (so
+	// a batch that needed three attempts counts two).
+	BatchesRetried uint64
+	// Reconnects counts BatchSender streams opened after an earlier one
+	// broke or could not be opened; the first stream is not a reconnect.
+	Reconnects uint64
+	// Buffered is the number of envelopes held in the buffer when the
+	// snapshot was taken, including a batch in flight. It is a gauge,
+	// not a count.
+	Buffered uint64
+	// EmitWaitTotal is the total time Emit calls spent waiting for room in
+	// a full buffer, summed over all callers (it saturates at about 292
+	// years).
+	EmitWaitTotal time.Duration
+	// EmitWaitMax is the longest single wait of an Emit call for room in
+	// the buffer.
+	EmitWaitMax time.Duration
+	// LastError is the most recent error met while sending (opening a
+	// stream, writing a batch), or nil if there was none.
+	LastError error
+	// LastErrorTime is when LastError happened; the zero time if there was
+	// none.
+	LastErrorTime time.Time
+}
+
+// IngressDrops counts an IngressClient's dropped envelopes by cause.
+type IngressDrops struct {
+	// BufferFull counts envelopes refused because the buffer was full and
+	// stayed full for as long as Emit may wait while the agent is
+	// accepting data.
+	BufferFull uint64
+	// AgentUnavailable counts envelopes refused because the buffer was
+	// full while no stream to the agent was accepting data, so Emit did
+	// not wait.
+	AgentUnavailable uint64
+	// AfterClose counts envelopes given to Emit after CloseSend.
+	AfterClose uint64
+	// Invalid counts envelopes that could not be encoded (for example
+	// strings that are not valid UTF-8).
+	Invalid uint64
+	// BrokenStream counts accepted envelopes lost after leaving the
+	// caller: batches given up after MaxBatchSendAttempts failed sends,
+	// and envelopes still buffered when CloseSend gave up.
+	BrokenStream uint64
+}
+
+// Total returns the sum of all drop causes.
+func (d IngressDrops) Total() uint64 {
+	return d.BufferFull + d.AgentUnavailable + d.AfterClose + d.Invalid + d.BrokenStream
+}
+
+// EnvelopeStreamStats is a snapshot of an EnvelopeStreamConnector's
+// statistics, summed over all the streams it has opened.
+type EnvelopeStreamStats struct {
+	// Envelopes counts envelopes received from the server, before the
+	// optional buffer (WithEnvelopeStreamBuffer), so it includes those
+	// the buffer later dropped.
+	Envelopes uint64
+	// Batches counts batches received from the server.
+	Batches uint64
+	// Dropped counts envelopes dropped by the optional buffer because the
+	// consumer did not keep up: the total of the numbers given to the
+	// buffer's alerter. It stays zero without the buffer.
+	Dropped uint64
+	// Reconnects counts streams reopened after an earlier stream broke or
+	// could not be opened; the first stream of each Stream call is not a
+	// reconnect.
+	Reconnects uint64
+	// LastError is the most recent error met while opening or reading a
+	// stream, or nil if there was none.
+	LastError error
+	// LastErrorTime is when LastError happened; the zero time if there was
+	// none.
+	LastErrorTime time.Time
+	// Lag is the egress lag of every envelope received.
+	Lag LagHistogram
+}
+
+// RLPGatewayStats is a snapshot of an RLPGatewayClient's statistics,
+// summed over all the streams it has opened.
+type RLPGatewayStats struct {
+	// Envelopes counts envelopes decoded from data events.
+	Envelopes uint64
+	// Events counts server-sent events read, of every kind: data events,
+	// heartbeats, closing events, skipped events and events of unknown
+	// types.
+	Events uint64
+	// Heartbeats counts heartbeat events.
+	Heartbeats uint64
+	// Skipped counts events that were read and not delivered, by reason.
+	Skipped RLPGatewaySkips
+	// Requests counts HTTP stream requests made, the first and every
+	// reconnect.
+	Requests uint64
+	// Reconnects counts new requests made after an earlier one ended, by
+	// the cause of that end.
+	Reconnects RLPGatewayReconnects
+	// BytesRead counts response body bytes read from the gateway.
+	BytesRead uint64
+	// LastError is the most recent error met while requesting or reading
+	// a stream, or nil if there was none.
+	LastError error
+	// LastErrorTime is when LastError happened; the zero time if there was
+	// none.
+	LastErrorTime time.Time
+	// Lag is the egress lag of every envelope received.
+	Lag LagHistogram
+}
+
+// RLPGatewaySkips counts an RLPGatewayClient's skipped events by reason.
+type RLPGatewaySkips struct {
+	// Malformed counts data events whose payload was not a valid envelope
+	// batch.
+	Malformed uint64
+	// Oversized counts events longer than the client's event size limit,
+	// discarded unread.
+	Oversized uint64
+}
+
+// Total returns the sum of all skip reasons.
+func (s RLPGatewaySkips) Total() uint64 { return s.Malformed + s.Oversized }
+
+// RLPGatewayReconnects counts an RLPGatewayClient's reconnects by the
+// cause that ended the previous request.
+type RLPGatewayReconnects struct {
+	// StatusCode counts requests the gateway answered with a status other
+	// than 200 OK.
+	StatusCode uint64
+	// Network counts requests that failed, or whose body could not be
+	// read to its end (connection errors, resets, timeouts).
+	Network uint64
+	// Closing counts streams the gateway ended on its own: a closing
+	// event, or a body that ended cleanly.
+	Closing uint64
+}
+
+// Total returns the sum of all reconnect causes.
+func (r RLPGatewayReconnects) Total() uint64 { return r.StatusCode + r.Network + r.Closing }
+
+// cacheLinePad keeps counters written by different goroutines on
+// different cache lines.
+type cacheLinePad [64]byte
+
+// ingressDropCause indexes ingressCounters.dropped.
+type ingressDropCause int
+
+const (
+	dropBufferFull ingressDropCause = iota
+	dropAgentUnavailable
+	dropAfterClose
+	dropInvalid
+	dropBrokenStream
+	numIngressDropCauses
+)
+
+// ingressCounters records an IngressClient's statistics. The zero value
+// is ready; it must not be copied after first use. All methods are safe
+// for concurrent use, lock-free, and do not allocate (setError excepted).
+type ingressCounters struct {
+	_ cacheLinePad
+	// Written by Emit callers.
+	accepted atomic.Uint64
+	dropped  [numIngressDropCauses]atomic.Uint64
+	waitNs   atomic.Uint64
+	waitMax  stats.Max
+	_        cacheLinePad
+	// Written by the sender goroutine.
+	sent       atomic.Uint64
+	batches    atomic.Uint64
+	retried    atomic.Uint64
+	reconnects atomic.Uint64
+	lastErr    stats.LastError
+}
+
+// accept counts one envelope put into the buffer.
+func (c *ingressCounters) accept() { c.accepted.Add(1) }
+
+// addDropped counts n envelopes dropped for cause. Unknown causes and
+// n <= 0 are ignored.
+func (c *ingressCounters) addDropped(cause ingressDropCause, n int) {
+	if n <= 0 || cause < 0 || cause >= numIngressDropCauses {
+		return
+	}
+	c.dropped[cause].Add(uint64(n))
+}
+
+// addSent counts one batch of n envelopes written to the stream.
+func (c *ingressCounters) addSent(n int) {
+	if n > 0 {
+		c.sent.Add(uint64(n))
+	}
+	c.batches.Add(1)
+}
+
+// addRetry counts one failed batch send that will be tried again.
+func (c *ingressCounters) addRetry() { c.retried.Add(1) }
+
+// addReconnect counts one stream opened after an earlier one broke.
+func (c *ingressCounters) addReconnect() { c.reconnects.Add(1) }
+
+// addEmitWait records one Emit call that waited d for room in the buffer.
+func (c *ingressCounters) addEmitWait(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	c.waitNs.Add(uint64(d))
+	c.waitMax.Observe(int64(d))
+}
+
+// setError records err, met at at, as the last error; nil is ignored.
+func (c *ingressCounters) setError(err error, at time.Time) { c.lastErr.Set(err, at) }
+
+// snapshot returns the statistics, with buffered, the number of envelopes
+// the client holds now, as Buffered.
+func (c *ingressCounters) snapshot(buffered int) IngressClientStats {
+	s := IngressClientStats{
+		Accepted: c.accepted.Load(),
+		Sent:     c.sent.Load(),
+		Dropped: IngressDrops{
+			BufferFull:       c.dropped[dropBufferFull].Load(),
+			AgentUnavailable: c.dropped[dropAgentUnavailable].Load(),
+			AfterClose:       c.dropped[dropAfterClose].Load(),
+			Invalid:          c.dropped[dropInvalid].Load(),
+			BrokenStream:     c.dropped[dropBrokenStream].Load(),
+		},
+		BatchesSent:    c.batches.Load(),
+		BatchesRetried: c.retried.Load(),
+		Reconnects:     c.reconnects.Load(),
+		EmitWaitTotal:  saturatingDuration(c.waitNs.Load()),
+		EmitWaitMax:    time.Duration(c.waitMax.Load()),
+	}
+	if buffered > 0 {
+		s.Buffered = uint64(buffered)
+	}
+	s.LastErrorTime, s.LastError = c.lastErr.Load()
+	return s
+}
+
+func saturatingDuration(ns uint64) time.Duration {
+	if ns > math.MaxInt64 {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(ns)
+}
+
+// observeLag records the lag of each envelope of batch, received at now,
+// into h with one atomic operation per non-empty bucket.
+func observeLag(h *stats.Histogram, now time.Time, batch []*loggregator_v2.Envelope) {
+	var b stats.Batch
+	rt := now.UnixNano()
+	for _, e := range batch {
+		b.Observe(rt, e.GetTimestamp())
+	}
+	h.Add(&b)
+}
+
+// streamCounters records an EnvelopeStreamConnector's statistics over all
+// its streams. The zero value is ready; it must not be copied after first
+// use. All methods are safe for concurrent use, lock-free, and do not
+// allocate (setError excepted).
+type streamCounters struct {
+	envelopes  atomic.Uint64
+	batches    atomic.Uint64
+	dropped    atomic.Uint64
+	reconnects atomic.Uint64
+	lastErr    stats.LastError
+	lag        stats.Histogram
+}
+
+// received counts one batch received at now and records the lag of each
+// of its envelopes. Call it with the time the batch arrived, before the
+// optional buffer.
+func (c *streamCounters) received(now time.Time, batch []*loggregator_v2.Envelope) {
+	c.envelopes.Add(uint64(len(batch)))
+	c.batches.Add(1)
+	observeLag(&c.lag, now, batch)
+}
+
+// addDropped counts n envelopes dropped by the optional buffer.
+func (c *streamCounters) addDropped(n int) {
+	if n > 0 {
+		c.dropped.Add(uint64(n))
+	}
+}
+
+// addReconnect counts one stream reopened after an earlier one broke.
+func (c *streamCounters) addReconnect() { c.reconnects.Add(1) }
+
+// setError records err, met at at, as the last error; nil is ignored.
+func (c *streamCounters) setError(err error, at time.Time) { c.lastErr.Set(err, at) }
+
+// snapshot returns the statistics.
+func (c *streamCounters) snapshot() EnvelopeStreamStats {
+	s := EnvelopeStreamStats{
+		Envelopes:  c.envelopes.Load(),
+		Batches:    c.batches.Load(),
+		Dropped:    c.dropped.Load(),
+		Reconnects: c.reconnects.Load(),
+		Lag:        lagFromSnapshot(c.lag.Snapshot()),
+	}
+	s.LastErrorTime, s.LastError = c.lastErr.Load()
+	return s
+}
+
+// gatewaySkipReason says why an RLP gateway event was skipped.
+type gatewaySkipReason int
+
+const (
+	skipMalformed gatewaySkipReason = iota
+	skipOversized
+	numGatewaySkipReasons
+)
+
+// gatewayReconnectCause says what ended the previous RLP gateway request.
+type gatewayReconnectCause int
+
+const (
+	reconnectStatusCode gatewayReconnectCause = iota
+	reconnectNetwork
+	reconnectClosing
+	numGatewayReconnectCauses
+)
+
+// gatewayCounters records an RLPGatewayClient's statistics over all its
+// streams. The zero value is ready; it must not be copied after first use.
+// All methods are safe for concurrent use, lock-free, and do not allocate
+// (setError and countReads excepted).
+type gatewayCounters struct {
+	envelopes  atomic.Uint64
+	events     atomic.Uint64
+	heartbeats atomic.Uint64
+	skipped    [numGatewaySkipReasons]atomic.Uint64
+	requests   atomic.Uint64
+	reconnects [numGatewayReconnectCauses]atomic.Uint64
+	bytes      atomic.Uint64
+	lastErr    stats.LastError
+	lag        stats.Histogram
+}
+
+// received counts the envelopes of one data event received at now and
+// records their lag.
+func (c *gatewayCounters) received(now time.Time, batch []*loggregator_v2.Envelope) {
+	c.envelopes.Add(uint64(len(batch)))
+	observeLag(&c.lag, now, batch)
+}
+
+// addEvent counts one event read, of any kind.
+func (c *gatewayCounters) addEvent() { c.events.Add(1) }
+
+// addHeartbeat counts one heartbeat event (call addEvent for it too).
+func (c *gatewayCounters) addHeartbeat() { c.heartbeats.Add(1) }
+
+// addSkipped counts one event skipped for reason (call addEvent for it
+// too). Unknown reasons are ignored.
+func (c *gatewayCounters) addSkipped(reason gatewaySkipReason) {
+	if reason >= 0 && reason < numGatewaySkipReasons {
+		c.skipped[reason].Add(1)
+	}
+}
+
+// addRequest counts one HTTP stream request made.
+func (c *gatewayCounters) addRequest() { c.requests.Add(1) }
+
+// addReconnect counts one new request made after the previous one ended
+// for cause. Unknown causes are ignored.
+func (c *gatewayCounters) addReconnect(cause gatewayReconnectCause) {
+	if cause >= 0 && cause < numGatewayReconnectCauses {
+		c.reconnects[cause].Add(1)
+	}
+}
+
+// addBytes counts n response body bytes read.
+func (c *gatewayCounters) addBytes(n int) {
+	if n > 0 {
+		c.bytes.Add(uint64(n))
+	}
+}
+
+// countReads returns r wrapped so that every byte read through it is
+// counted by addBytes.
+func (c *gatewayCounters) countReads(r io.Reader) io.Reader {
+	return &countingReader{r: r, c: c}
+}
+
+type countingReader struct {
+	r io.Reader
+	c *gatewayCounters
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.c.addBytes(n)
+	return n, err
+}
+
+// setError records err, met at at, as the last error; nil is ignored.
+func (c *gatewayCounters) setError(err error, at time.Time) { c.lastErr.Set(err, at) }
+
+// snapshot returns the statistics.
+func (c *gatewayCounters) snapshot() RLPGatewayStats {
+	s := RLPGatewayStats{
+		Envelopes:  c.envelopes.Load(),
+		Events:     c.events.Load(),
+		Heartbeats: c.heartbeats.Load(),
+		Skipped: RLPGatewaySkips{
+			Malformed: c.skipped[skipMalformed].Load(),
+			Oversized: c.skipped[skipOversized].Load(),
+		},
+		Requests: c.requests.Load(),
+		Reconnects: RLPGatewayReconnects{
+			StatusCode: c.reconnects[reconnectStatusCode].Load(),
+			Network:    c.reconnects[reconnectNetwork].Load(),
+			Closing:    c.reconnects[reconnectClosing].Load(),
+		},
+		BytesRead: c.bytes.Load(),
+		Lag:       lagFromSnapshot(c.lag.Snapshot()),
+	}
+	s.LastErrorTime, s.LastError = c.lastErr.Load()
+	return s
+}
