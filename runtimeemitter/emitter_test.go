@@ -214,6 +214,10 @@ func TestEmitterEmits(t *testing.T) {
 			if n := r.count(); n != ticks {
 				t.Errorf("%d emissions for %d ticks, want exactly %d", n, ticks, ticks)
 			}
+			if n := mt.startCount(); n != 1 {
+				t.Errorf("%d tickers started, want 1", n)
+			}
+			mt.waitStopped(t) // Run stopped its ticker
 		})
 	}
 }
