@@ -12,7 +12,9 @@ import (
 )
 
 // Emitter sends a log. *loggregator.IngressClient and *v1.Client
-// implement it.
+// implement it. Like them, EmitLog must make a log of type ERR unless
+// loggregator.WithStdout is among the options, and must apply the options
+// before it returns.
 type Emitter interface {
 	EmitLog(message string, opts ...loggregator.EmitLogOption)
 }
@@ -72,8 +74,8 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	if r.Level < slog.LevelError {
 		opts = append(opts, loggregator.WithStdout())
 	}
-	if h.cfg.sourceInfo {
-		opts = append(opts, loggregator.WithSourceInfo(h.cfg.sourceID, h.cfg.sourceType, h.cfg.instanceID))
+	if h.cfg.sourceOpt != nil {
+		opts = append(opts, h.cfg.sourceOpt)
 	}
 	if !r.Time.IsZero() {
 		opts = append(opts, withTimestamp(r.Time.UnixNano()))

@@ -23,9 +23,21 @@ type agent struct {
 	read   int // envelopes taken by next
 }
 
-// newAgent starts a server and a client with the given client options;
-// both are stopped when the test ends.
+// newAgent starts a server and a client with the given client options
+// (and a 5 ms flush interval, so that tests wait little); both are
+// stopped when the test ends.
 func newAgent(t *testing.T, opts ...loggregator.IngressOption) *agent {
+	t.Helper()
+	return startAgent(t, append([]loggregator.IngressOption{loggregator.WithBatchFlushInterval(5 * time.Millisecond)}, opts...)...)
+}
+
+// newAgentB is newAgent for benchmarks, with the client's default options.
+func newAgentB(b *testing.B) *agent {
+	b.Helper()
+	return startAgent(b)
+}
+
+func startAgent(t testing.TB, opts ...loggregator.IngressOption) *agent {
 	t.Helper()
 	certs := testhelpers.NewCerts(t)
 	srv, err := testhelpers.NewIngressServer(certs)
@@ -37,10 +49,7 @@ func newAgent(t *testing.T, opts ...loggregator.IngressOption) *agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts = append([]loggregator.IngressOption{
-		loggregator.WithAddr(srv.Addr()),
-		loggregator.WithBatchFlushInterval(5 * time.Millisecond),
-	}, opts...)
+	opts = append([]loggregator.IngressOption{loggregator.WithAddr(srv.Addr())}, opts...)
 	client, err := loggregator.NewIngressClient(tlsConfig, opts...)
 	if err != nil {
 		t.Fatal(err)

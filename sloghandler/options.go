@@ -1,6 +1,10 @@
 package sloghandler
 
-import "log/slog"
+import (
+	"log/slog"
+
+	loggregator "code.cloudfoundry.org/go-loggregator"
+)
 
 // DefaultLevel is the lowest level a Handler handles unless WithLevel sets
 // another.
@@ -19,6 +23,8 @@ type config struct {
 	sourceType string
 	instanceID string
 	levelTag   string
+
+	sourceOpt loggregator.EmitLogOption // made once by resolve
 }
 
 // WithLevel sets the lowest level the handler handles: records below it
@@ -60,4 +66,7 @@ func (c *config) resolve() {
 		c.level = DefaultLevel
 	}
 	c.levelTag = clip(c.levelTag, MaxKeyLength)
+	if c.sourceInfo {
+		c.sourceOpt = loggregator.WithSourceInfo(c.sourceID, c.sourceType, c.instanceID)
+	}
 }

@@ -36,7 +36,8 @@ const (
 
 	// DroppedAttrsTag names the tag holding the number of attributes
 	// dropped because a record had more than MaxTags distinct keys
-	// (decimal). It is absent when nothing was dropped.
+	// (decimal). It is absent when nothing was dropped; it then replaces
+	// an attribute of the same name.
 	DroppedAttrsTag = "slog_dropped_attrs"
 )
 
