@@ -235,21 +235,34 @@ func TestOneToOneEnvelopeBatchDoesNotSpin(t *testing.T) {
 }
 
 func TestOneToOneEnvelopeBatchNextReturnsNilWhenContextDone(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	d := NewOneToOneEnvelopeBatch(4, nil, gendiodes.WithPollingContext(ctx), gendiodes.WithPollingInterval(time.Millisecond))
+	deadline, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	ctx, cancel := context.WithCancel(deadline)
+	opts := []gendiodes.PollerConfigOption{gendiodes.WithPollingContext(ctx), gendiodes.WithPollingInterval(time.Millisecond)}
+	pd := newPollingDiode(0)
+	d := newOneToOneEnvelopeBatch(pd, opts)
+	pd.batch = d
 	done := make(chan []*loggregator_v2.Envelope)
 	go func() { done <- d.Next() }()
+	select {
+	case <-pd.firstPoll: // Next is waiting on the empty diode
+	case <-deadline.Done():
+		t.Fatal("Next did not poll")
+	}
 	cancel()
 	select {
 	case b := <-done:
 		if b != nil {
 			t.Fatalf("Next after cancel = %v, want nil", b)
 		}
-	case <-time.After(5 * time.Second):
+	case <-deadline.Done():
 		t.Fatal("Next did not return after its context was cancelled")
 	}
 	if b := d.Next(); b != nil {
 		t.Fatalf("second Next after cancel = %v, want nil", b)
+	}
+	if b := NewOneToOneEnvelopeBatch(4, nil, opts...).Next(); b != nil {
+		t.Fatalf("Next with a done context = %v, want nil", b)
 	}
 }
 
