@@ -46,6 +46,13 @@ func (panicky) String() string  { panic("boom") }
 func (valuer) LogValue() slog.Value {
 	return slog.GroupValue(slog.Int("id", 7), slog.String("name", "x"))
 }
+
+// emptyValuer resolves to an empty group, which slog.Record.AddAttrs
+// cannot see in advance.
+type emptyValuer struct{}
+
+func (emptyValuer) LogValue() slog.Value { return slog.GroupValue() }
+
 func tags(kv ...string) map[string]string {
 	m := make(map[string]string, len(kv)/2)
 	for i := 0; i < len(kv); i += 2 {
@@ -184,9 +191,9 @@ func TestHandlerEnvelopes(t *testing.T) {
 			want:  logEnvelope(ts, "m", loggregator_v2.Log_OUT, tags("k", "new")),
 		},
 		{
-			name: "an empty key is no tag",
+			name: "an empty key is no tag, a group resolved empty is no tag",
 			time: at, msg: "m",
-			attrs: []slog.Attr{slog.String("", "v"), slog.Group("G", slog.String("", "w"))},
+			attrs: []slog.Attr{slog.String("", "v"), slog.Group("G", slog.String("", "w")), slog.Any("E", emptyValuer{})},
 			want:  logEnvelope(ts, "m", loggregator_v2.Log_OUT, nil),
 		},
 		{
@@ -201,6 +208,17 @@ func TestHandlerEnvelopes(t *testing.T) {
 			attrs: []slog.Attr{slog.String(strings.Repeat("k", sloghandler.MaxKeyLength+1), long)},
 			want: logEnvelope(ts, "m", loggregator_v2.Log_OUT, tags(
 				strings.Repeat("k", sloghandler.MaxKeyLength), strings.Repeat("é", sloghandler.MaxValueLength/2),
+			)),
+		},
+		{
+			name: "deep group prefixes are cut at MaxKeyLength; colliding keys: later wins",
+			handler: func(h slog.Handler) slog.Handler {
+				return h.WithGroup(strings.Repeat("g", 100)).WithGroup(strings.Repeat("h", 100)).WithGroup("i")
+			},
+			time: at, msg: "m",
+			attrs: []slog.Attr{slog.String("k", "1"), slog.Group("j", slog.String("l", "2"))},
+			want: logEnvelope(ts, "m", loggregator_v2.Log_OUT, tags(
+				strings.Repeat("g", 100)+"."+strings.Repeat("h", sloghandler.MaxKeyLength-101), "2",
 			)),
 		},
 		{
@@ -287,6 +305,9 @@ func TestHandlerDerivedHandlersAreIndependent(t *testing.T) {
 	rec := &recordingEmitter{}
 	base := sloghandler.New(rec).WithAttrs([]slog.Attr{slog.String("base", "1")})
 	a := base.WithAttrs([]slog.Attr{slog.String("a", "1")})
+	if base.WithAttrs(nil) != base || base.WithGroup("") != base {
+		t.Error("WithAttrs(nil) and WithGroup(\"\") must return the receiver")
+	}
 	g := base.WithGroup("G")
 	b := g.WithAttrs([]slog.Attr{slog.String("b", "1")})
 	ctx := context.Background()
