@@ -122,7 +122,6 @@ func TestEnvelopeStreamConnectorRecoversFromOutage(t *testing.T) {
 	arrivals := readInBackground(s)
 
 	var recoveries []time.Duration
-	var rates []float64
 	for i := 0; i < reps; i++ {
 		srv.Send(logEnvelope("before", i))
 		waitForArrival(t, ctx, arrivals, "before")
@@ -144,7 +143,6 @@ func TestEnvelopeStreamConnectorRecoversFromOutage(t *testing.T) {
 		a := waitForArrival(t, ctx, arrivals, "after")
 		recoveries = append(recoveries, a.at.Sub(up))
 		rate := float64(len(attempts)) / up.Sub(down).Seconds()
-		rates = append(rates, rate)
 		t.Logf("repetition %d: data again %v after the restart; %d connection attempts in %v down (%.2f/s, at most %d in any 1 s)",
 			i+1, a.at.Sub(up).Round(time.Millisecond), len(attempts), up.Sub(down).Round(time.Millisecond), rate, maxInWindow(attempts, time.Second))
 		if rate > 3 {
