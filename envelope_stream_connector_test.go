@@ -463,11 +463,13 @@ func TestEnvelopeStreamConnectorBufferDropsCallAlerter(t *testing.T) {
 	tests := []struct {
 		name       string
 		size       int
+		bytes      int // WithEnvelopeStreamBufferBytes, 0: not given
 		nilAlerter bool
 	}{
-		{"small buffer", 2, false},
-		{"size zero uses default", 0, false},
-		{"nil alerter", 2, true},
+		{"small buffer", 2, 0, false},
+		{"size zero uses default", 0, 0, false},
+		{"nil alerter", 2, 0, true},
+		{"byte bound", 1000, 8 << 10, false}, // a batch of 3 logs is about 3 KiB
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -479,8 +481,11 @@ func TestEnvelopeStreamConnectorBufferDropsCallAlerter(t *testing.T) {
 			if tt.nilAlerter {
 				alerter = nil
 			}
-			s := newConnector(srv, certs, loggregator.WithEnvelopeStreamBuffer(tt.size, alerter)).
-				Stream(ctx, &loggregator_v2.EgressBatchRequest{})
+			opts := []loggregator.EnvelopeStreamOption{loggregator.WithEnvelopeStreamBuffer(tt.size, alerter)}
+			if tt.bytes > 0 {
+				opts = append(opts, loggregator.WithEnvelopeStreamBufferBytes(tt.bytes))
+			}
+			s := newConnector(srv, certs, opts...).Stream(ctx, &loggregator_v2.EgressBatchRequest{})
 			const batches, perBatch = 300, 3
 			sendBatches(srv, batches, perBatch)
 			if err := srv.WaitForDrained(ctx); err != nil {
@@ -503,6 +508,9 @@ func TestEnvelopeStreamConnectorBufferDropsCallAlerter(t *testing.T) {
 			}
 			if int64(read)+dropped.Load()*perBatch != batches*perBatch {
 				t.Fatalf("read %d envelopes + %d dropped batches of %d != sent %d", read, dropped.Load(), perBatch, batches*perBatch)
+			}
+			if tt.bytes > 0 && read > 10*perBatch {
+				t.Fatalf("read %d envelopes: a buffer of %d bytes held more than about 3 batches", read, tt.bytes)
 			}
 		})
 	}
