@@ -28,9 +28,9 @@ const (
 	// batch from the server is split into several, each returned by its
 	// own call of the EnvelopeStream. The estimate counts the envelopes'
 	// structs, maps and bytes generously (about 2.2 times the real heap for
-	// empty envelopes, 1.6 for typical app logs). Batches of a Reverse Log
-	// Proxy (100 envelopes or fewer) are only split when their envelopes
-	// average more than about 5 KiB.
+	// empty envelopes, 1.6 for typical app logs, 2 for large logs): a
+	// batch of 100 envelopes is only split when they average more than
+	// about 10 KiB of estimate, or roughly 5 KiB of log payload.
 	EnvelopeStreamMaxBatchBytes = 1 << 20
 	// EnvelopeStreamRetryDelay is about the delay before a new stream is
 	// opened after one failed on a working connection; each further
