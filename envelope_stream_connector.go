@@ -259,6 +259,7 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 		ch := make(chan []*loggregator_v2.Envelope, readAhead)
 		go func() {
 			defer conn.Close()
+			defer r.Close()
 			for {
 				b, _ := r.Next(ctx)
 				if b == nil {

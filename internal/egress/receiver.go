@@ -169,6 +169,11 @@ func (r *Receiver) endStream(clean bool) {
 	r.delay = r.bo.Next()
 }
 
+// Close releases the current stream and the message being handed out; a
+// later Next starts over with a new stream. The owner calls it when it
+// stops calling Next before Next has returned nil.
+func (r *Receiver) Close() { r.release() }
+
 // release cancels the current stream and frees the message being handed
 // out.
 func (r *Receiver) release() {
