@@ -2,7 +2,6 @@ package decode
 
 import (
 	"errors"
-	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -29,14 +28,6 @@ const (
 	deprecBytes   = 176 // one map[string]*Value entry with its Value
 	metricBytes   = 176 // one map[string]*GaugeValue entry with its GaugeValue
 )
-
-func init() {
-	// The constants above assume the generated structs stay about this
-	// size; fail loudly in tests if a regenerated package grows them.
-	if unsafe.Sizeof(gaugeEnvelope{}) > envelopeBytes-8 || unsafe.Sizeof(logEnvelope{}) > envelopeBytes-8 {
-		panic("decode: envelopeBytes is smaller than a decoded envelope")
-	}
-}
 
 // Size estimates the heap bytes that e, decoded by this package from an
 // encoding of encodedLen bytes, keeps alive: its structs, maps and the

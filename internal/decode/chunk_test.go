@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -86,6 +87,23 @@ func TestChunkerMatchesProto(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/max %d", tt.name, maxBytes), func(t *testing.T) {
 				compareChunks(t, tt.data, maxBytes)
 			})
+		}
+	}
+}
+
+// TestSizeConstantsCoverStructs fails when regenerated structs outgrow
+// the per-envelope estimate (TestSizeBoundsHeap measures the rest).
+func TestSizeConstantsCoverStructs(t *testing.T) {
+	sizes := map[string]uintptr{
+		"log":     unsafe.Sizeof(logEnvelope{}),
+		"counter": unsafe.Sizeof(counterEnvelope{}),
+		"gauge":   unsafe.Sizeof(gaugeEnvelope{}),
+		"timer":   unsafe.Sizeof(timerEnvelope{}),
+		"event":   unsafe.Sizeof(eventEnvelope{}),
+	}
+	for kind, size := range sizes {
+		if size+8 > envelopeBytes { // plus the slice slot
+			t.Errorf("a decoded %s envelope takes %d bytes, envelopeBytes is %d", kind, size, envelopeBytes)
 		}
 	}
 }
