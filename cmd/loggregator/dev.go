@@ -18,7 +18,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.GatewayAddr, "gateway-addr", devserver.DefaultGatewayAddr, "RLP gateway HTTP `address` (GET /v2/read); empty disables")
 	fs.StringVar(&cfg.CertDir, "cert-dir", defaultCertDir(), "`directory` for the CA and certificates (reused when valid)")
 	fs.BoolVar(&cfg.GatewayTLS, "gateway-tls", false, "serve the gateway over HTTPS with the server certificate")
-	fs.StringVar(&cfg.GatewayToken, "gateway-token", "", "require \"Authorization: bearer `TOKEN`\" on the gateway (default: accept any)")
+	fs.StringVar(&cfg.GatewayToken, "gateway-token", "", "require \"Authorization: Bearer `TOKEN`\" (scheme in any case) on the gateway (default: accept any)")
 	fs.IntVar(&cfg.BufferSize, "buffer", devserver.DefaultBufferSize, "per-subscriber buffer in `envelopes`; a full buffer drops")
 	quiet := fs.Bool("quiet", false, "do not log subscriber connections and drops")
 	if code, ok := parseFlags(fs, args, stderr); !ok {

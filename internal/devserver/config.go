@@ -44,8 +44,10 @@ type Config struct {
 	GatewayTLS bool
 
 	// GatewayToken, when set, makes the gateway require the header
-	// "Authorization: bearer <token>" (like the real gateway, anything else
-	// gets 404 not_found). Empty accepts every request.
+	// "Authorization: Bearer <token>": the scheme in any letter case, at
+	// least one space, then the token, compared in constant time
+	// (gateway.CheckBearer). Anything else gets 404 not_found, as from the
+	// real gateway. Empty accepts every request.
 	GatewayToken string
 
 	// BufferSize is each subscriber's buffer in envelopes

@@ -2,7 +2,6 @@ package devserver
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"code.cloudfoundry.org/go-loggregator/internal/envjson"
@@ -25,12 +24,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if s.cfg.GatewayToken != "" {
-		tok := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "bearer"))
-		if tok != s.cfg.GatewayToken {
-			gateway.WriteError(w, gateway.ErrNotFound)
-			return
-		}
+	if s.cfg.GatewayToken != "" && !gateway.CheckBearer(r.Header.Get("Authorization"), s.cfg.GatewayToken) {
+		gateway.WriteError(w, gateway.ErrNotFound)
+		return
 	}
 	req, gerr := gateway.ParseRequest(r)
 	if gerr != nil {
