@@ -5,6 +5,8 @@ import (
 	"log"
 	"net"
 	"time"
+
+	"code.cloudfoundry.org/go-loggregator/internal/router"
 )
 
 // Default addresses of the listeners, the ports Loggregator uses.
@@ -21,8 +23,19 @@ const (
 	DefaultStreamTimeout     = 14 * time.Minute
 )
 
-// DefaultBufferSize is the per-subscriber buffer, in envelopes.
-const DefaultBufferSize = 10000
+// Per-subscriber buffer defaults: a subscriber that does not keep up
+// holds at most DefaultBufferSize envelopes and DefaultBufferBytes (each
+// envelope counted by router.Size, an estimate of its decoded memory);
+// what does not fit is dropped and counted.
+const (
+	DefaultBufferSize  = router.DefaultBufferSize
+	DefaultBufferBytes = router.DefaultBufferBytes
+)
+
+// DefaultGatewayWriteTimeout is how long one write of the gateway to a
+// subscriber may take before the subscriber is considered dead, dropped
+// and counted (Stats.GatewayWriteTimeouts).
+const DefaultGatewayWriteTimeout = 10 * time.Second
 
 // DefaultCertValidity is how long generated certificates are valid.
 const DefaultCertValidity = 30 * 24 * time.Hour
@@ -54,6 +67,27 @@ type Config struct {
 	// (DefaultBufferSize when zero or less).
 	BufferSize int
 
+	// BufferBytes is each subscriber's buffer in bytes, envelopes counted
+	// by router.Size (DefaultBufferBytes when zero or less). An empty
+	// buffer accepts one envelope whatever its size.
+	//
+	// Memory bound: a subscriber that stops reading pins at most
+	// BufferBytes in its buffer plus what its sender took but could not
+	// write: one batch (at most 1 MiB by router.Size, or one larger
+	// envelope, at most 4 MiB from gRPC ingress) in decoded and encoded
+	// form, about 2.5 MiB for small envelopes and 10 MiB at worst. With
+	// the defaults that is under 26 MiB per stalled subscriber, and
+	// envelopes held by several subscribers are shared, not copied.
+	BufferBytes int
+
+	// GatewayWriteTimeout bounds each write of a gateway response (a batch
+	// of frames, a heartbeat or the closing event) through
+	// http.ResponseController.SetWriteDeadline. A subscriber whose write
+	// does not complete in time (a dead or stalled reader) is
+	// disconnected, logged and counted in Stats.GatewayWriteTimeouts.
+	// Zero means DefaultGatewayWriteTimeout; negative means no deadline.
+	GatewayWriteTimeout time.Duration
+
 	// HeartbeatInterval is the gateway's silence before a heartbeat event
 	// (DefaultHeartbeatInterval when zero or less).
 	HeartbeatInterval time.Duration
@@ -69,6 +103,12 @@ type Config struct {
 func (c *Config) withDefaults() {
 	if c.BufferSize <= 0 {
 		c.BufferSize = DefaultBufferSize
+	}
+	if c.BufferBytes <= 0 {
+		c.BufferBytes = DefaultBufferBytes
+	}
+	if c.GatewayWriteTimeout == 0 {
+		c.GatewayWriteTimeout = DefaultGatewayWriteTimeout
 	}
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = DefaultHeartbeatInterval
