@@ -68,16 +68,22 @@ type Config struct {
 	BufferSize int
 
 	// BufferBytes is each subscriber's buffer in bytes, envelopes counted
-	// by router.Size (DefaultBufferBytes when zero or less). An empty
-	// buffer accepts one envelope whatever its size.
+	// by router.Size, an estimate of their decoded memory
+	// (DefaultBufferBytes when zero or less). An empty buffer accepts one
+	// envelope whatever its size.
 	//
 	// Memory bound: a subscriber that stops reading pins at most
 	// BufferBytes in its buffer plus what its sender took but could not
-	// write: one batch (at most 1 MiB by router.Size, or one larger
-	// envelope, at most 4 MiB from gRPC ingress) in decoded and encoded
-	// form, about 2.5 MiB for small envelopes and 10 MiB at worst. With
-	// the defaults that is under 26 MiB per stalled subscriber, and
-	// envelopes held by several subscribers are shared, not copied.
+	// write. For gRPC egress that is one batch (at most 1 MiB) in decoded
+	// form and two encoded messages: BufferBytes + 3 MiB, or
+	// BufferBytes + 3.25 x E when an envelope of E > 1 MiB is in flight
+	// (E is at most 4 MiB, gRPC ingress's limit). For the gateway it is one
+	// chunk of at most 256 KiB (or one larger envelope) and its JSON:
+	// BufferBytes + 7 x max(256 KiB, E), until GatewayWriteTimeout drops
+	// the subscriber and frees it all. With the defaults and envelopes up
+	// to 1 MiB: 19 MiB per gRPC and under 18 MiB per gateway subscriber.
+	// Envelopes held by several subscribers are shared, not copied, so
+	// the total is usually far lower than the sum.
 	BufferBytes int
 
 	// GatewayWriteTimeout bounds each write of a gateway response (a batch
