@@ -70,9 +70,8 @@ func (eg *egress) BatchedReceiver(req *loggregator_v2.EgressBatchRequest, stream
 		}
 		for _, e := range buf {
 			c := router.ConvertTags(e, preferred)
-			entry := batchEntrySize(c)
-			if entry > maxMessageBytes {
-				eg.s.dropOversized(sub, entry)
+			entry, ok := eg.s.entrySize(sub, c)
+			if !ok {
 				continue
 			}
 			if len(batch.Batch) > 0 && (len(batch.Batch) >= maxBatchEnvelopes || size+entry > maxBatchBytes) {
@@ -91,16 +90,23 @@ func (eg *egress) BatchedReceiver(req *loggregator_v2.EgressBatchRequest, stream
 	}
 }
 
-// batchEntrySize is the encoded size of e as one entry of an
-// EnvelopeBatch: field tag, length and envelope.
-func batchEntrySize(e *loggregator_v2.Envelope) int {
-	n := proto.Size(e)
-	return protowire.SizeTag(1) + protowire.SizeBytes(n)
-}
-
-func (s *Server) dropOversized(sub *router.Subscription, size int) {
-	s.egressOversized.Add(1)
-	s.logf("gRPC egress: subscriber %d: dropped an envelope of %d bytes, over the 4 MiB message limit of gRPC clients", sub.ID(), size)
+// entrySize returns an upper bound of the encoded size of e as one entry
+// of an EnvelopeBatch (field tag, length, envelope): router.Size, which
+// bounds the encoding without computing it, plus the entry header. Only
+// when that exceeds maxMessageBytes is the exact size computed; when even
+// that does, the envelope is dropped, counted and logged, and ok is false.
+func (s *Server) entrySize(sub *router.Subscription, e *loggregator_v2.Envelope) (size int, ok bool) {
+	size = protowire.SizeTag(1) + protowire.SizeVarint(maxMessageBytes) + router.Size(e)
+	if size <= maxMessageBytes {
+		return size, true
+	}
+	size = protowire.SizeTag(1) + protowire.SizeBytes(proto.Size(e))
+	if size > maxMessageBytes {
+		s.egressOversized.Add(1)
+		s.logf("gRPC egress: subscriber %d: dropped an envelope of %d bytes, over the 4 MiB message limit of gRPC clients", sub.ID(), size)
+		return 0, false
+	}
+	return size, true
 }
 
 func (eg *egress) Receiver(req *loggregator_v2.EgressRequest, stream loggregator_v2.Egress_ReceiverServer) error {
@@ -125,8 +131,7 @@ func (eg *egress) Receiver(req *loggregator_v2.EgressRequest, stream loggregator
 		}
 		for _, e := range buf {
 			c := router.ConvertTags(e, req.GetUsePreferredTags())
-			if n := proto.Size(c); n > maxMessageBytes {
-				eg.s.dropOversized(sub, n)
+			if _, ok := eg.s.entrySize(sub, c); !ok {
 				continue
 			}
 			if err := stream.Send(c); err != nil {

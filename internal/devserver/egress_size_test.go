@@ -48,7 +48,6 @@ func sizedLog(n int, mark byte) *loggregator_v2.Envelope {
 // them as two v2 ingress messages (one message of both would exceed
 // ingress's own 4 MiB limit).
 func TestLargeEnvelopesReachDefaultConnector(t *testing.T) {
-	const mib = 1 << 20
 	for _, path := range []string{"together", "via ingress"} {
 		t.Run(path, func(t *testing.T) {
 			s := startServer(t, nil)
@@ -85,4 +84,28 @@ func TestLargeEnvelopesReachDefaultConnector(t *testing.T) {
 			cancel()
 		})
 	}
+}
+
+// TestOversizedEnvelopeDroppedAndCounted: an envelope whose message alone
+// would exceed the client's 4 MiB limit (possible only from in-process
+// publishers or tag conversion, since ingress has the same limit) is
+// dropped and counted instead of breaking the stream; the next one
+// arrives.
+func TestOversizedEnvelopeDroppedAndCounted(t *testing.T) {
+	s := startServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	got := connectorStream(t, ctx, s)
+	waitSubscribers(t, s, 1)
+	s.Router().Publish(sizedLog(4*mib, 'a'), sizedLog(10, 'b'))
+	if !got.waitLen(ctx, 1) {
+		t.Fatal("the envelope after the oversized one did not arrive")
+	}
+	if e := got.Envelopes()[0]; string(e.GetLog().GetPayload()) != "bbbbbbbbbb" {
+		t.Errorf("got a %d-byte payload, want the small envelope", len(e.GetLog().GetPayload()))
+	}
+	if st := s.Stats(); st.EgressOversized != 1 {
+		t.Errorf("EgressOversized %d, want 1", st.EgressOversized)
+	}
+	cancel()
 }

@@ -189,3 +189,40 @@ func TestSizeCoversDecodedHeap(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSizeBoundsEncoding checks that Size is at least the protobuf
+// encoding of the envelope and of its tag conversions, which egress relies
+// on to keep messages under gRPC's limit.
+func FuzzSizeBoundsEncoding(f *testing.F) {
+	f.Add("src", "0", "k", "v", int64(-1), 1.5e-300, []byte("payload"), uint8(0))
+	f.Add("", "", "", "", int64(0), 0.0, []byte{}, uint8(2))
+	f.Fuzz(func(t *testing.T, src, inst, k, v string, i int64, d float64, payload []byte, kind uint8) {
+		e := &loggregator_v2.Envelope{Timestamp: -1, SourceId: src, InstanceId: inst,
+			Tags: map[string]string{k: v, k + "2": v},
+			DeprecatedTags: map[string]*loggregator_v2.Value{
+				"i" + k: {Data: &loggregator_v2.Value_Integer{Integer: i}},
+				"d" + k: {Data: &loggregator_v2.Value_Decimal{Decimal: d}},
+				"t" + k: {Data: &loggregator_v2.Value_Text{Text: v}},
+			}}
+		switch kind % 5 {
+		case 0:
+			e.Message = &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{Payload: payload, Type: loggregator_v2.Log_ERR}}
+		case 1:
+			e.Message = &loggregator_v2.Envelope_Counter{Counter: &loggregator_v2.Counter{Name: k, Delta: ^uint64(0), Total: ^uint64(0)}}
+		case 2:
+			e.Message = &loggregator_v2.Envelope_Gauge{Gauge: &loggregator_v2.Gauge{Metrics: map[string]*loggregator_v2.GaugeValue{k: {Unit: v, Value: d}, v: {Unit: k, Value: d}}}}
+		case 3:
+			e.Message = &loggregator_v2.Envelope_Timer{Timer: &loggregator_v2.Timer{Name: k, Start: i, Stop: -1}}
+		case 4:
+			e.Message = &loggregator_v2.Envelope_Event{Event: &loggregator_v2.Event{Title: k, Body: string(payload)}}
+		}
+		for _, c := range []*loggregator_v2.Envelope{e, router.ConvertTags(e, true), router.ConvertTags(e, false)} {
+			if s, n := router.Size(c), proto.Size(c); s < n {
+				t.Fatalf("Size %d < encoded %d for %v", s, n, c)
+			}
+		}
+		if s, n := router.Size(e), proto.Size(router.ConvertTags(e, true)); s < n {
+			t.Fatalf("Size %d of the original < encoded %d after conversion", s, n)
+		}
+	})
+}
