@@ -17,7 +17,8 @@ const (
 	// DefaultBufferSize is the most envelopes a subscription buffers.
 	DefaultBufferSize = 10000
 	// DefaultBufferBytes is the most bytes a subscription buffers, by
-	// Size: 16 MiB, 10,000 envelopes of about 1.4 KiB.
+	// Size: 16 MiB, as much as 10,000 envelopes of about 1.6 KiB each by
+	// Size (a log of about 1 KiB of text).
 	DefaultBufferBytes = 16 << 20
 )
 
