@@ -163,8 +163,8 @@ func diffEnvelope(want, got *loggregator_v2.Envelope) string {
 
 type tallyFigures struct {
 	unique, dup, missing, mismatches, unexpected, inversions, batches, maxChains int
-	firstDiff                                                         string
-	last                                                              time.Time
+	firstDiff                                                                    string
+	last                                                                         time.Time
 }
 
 func (t *tally) figures() tallyFigures {

@@ -1,3 +1,7 @@
 package main
+
 import "context"
-func scenarioEgressRestart(ctx context.Context, e *env) result { return result{false, "not implemented"} }
+
+func scenarioEgressRestart(ctx context.Context, e *env) result {
+	return result{false, "not implemented"}
+}
