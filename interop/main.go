@@ -81,6 +81,14 @@ func run() int {
 		return 1
 	}
 	defer c.stop()
+	// A scenario stuck after an interrupt must not keep the servers alive.
+	go func() {
+		<-ctx.Done()
+		time.Sleep(15 * time.Second)
+		fmt.Fprintln(os.Stderr, "interop: still running 15 s after the interrupt; stopping the servers and exiting")
+		c.stop()
+		os.Exit(130)
+	}()
 	started := time.Now()
 	if err := c.start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "interop: starting servers:", err)

@@ -74,6 +74,13 @@ cleanup() {
 	trap - EXIT INT TERM
 	if [[ -n "${current_job}" ]]; then
 		kill -TERM "${current_job}" 2>/dev/null || true
+		local i
+		for i in $(seq 250); do
+			kill -0 "${current_job}" 2>/dev/null || break
+			sleep 0.1
+			: "${i}"
+		done
+		kill -KILL "${current_job}" 2>/dev/null || true
 		wait "${current_job}" 2>/dev/null || true
 	fi
 	stop_recorded
