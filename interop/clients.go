@@ -20,6 +20,7 @@ import (
 	loggregator "code.cloudfoundry.org/go-loggregator"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 )
 
 func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
@@ -291,6 +292,8 @@ func waitQuiet(ctx context.Context, quiet, timeout time.Duration, count func() i
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
 
+func us(d time.Duration) string { return fmt.Sprintf("%.0fus", float64(d)/float64(time.Microsecond)) }
+
 func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
 
 // short trims s to n characters for one-line output.
@@ -304,3 +307,34 @@ func short(s string, n int) string {
 
 // logWriter returns a *log.Logger writing into w.
 func logWriter(w *lineWriter) *log.Logger { return log.New(w, "", 0) }
+
+// rawStream subscribes to the RLP with the generated gRPC client only (no
+// library code beyond the generated stubs): a reference consumer that shows
+// what the servers deliver. It does not reconnect.
+func (e *env) rawStream(ctx context.Context, req *loggregator_v2.EgressBatchRequest) (loggregator.EnvelopeStream, error) {
+	cfg, err := e.egressTLS()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(e.c.rlpAddr, grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
+	if err != nil {
+		return nil, err
+	}
+	rx, err := loggregator_v2.NewEgressClient(conn).BatchedReceiver(ctx, req)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func() []*loggregator_v2.Envelope {
+		for {
+			b, err := rx.Recv()
+			if err != nil {
+				conn.Close()
+				return nil
+			}
+			if len(b.GetBatch()) > 0 {
+				return b.GetBatch()
+			}
+		}
+	}, nil
+}

@@ -347,7 +347,7 @@ func scenarioIngress(ctx context.Context, e *env) result {
 			p.f.inversions, p.f.batches, p.f.maxChains, agentRouterConns, secs(p.f.last.Sub(end)))
 	}
 	fmt.Fprintf(&b, "emitted %d logs in %s (%.0f/s), client dropped %d, Emit max %s p99.9 %s, CloseSend %s err=%v",
-		s1Logs, secs(emitDur), float64(len(lat))/emitDur.Seconds(), client.Dropped(), ms(maxLat), ms(p999), ms(closeDur), closeErr)
+		s1Logs, secs(emitDur), float64(len(lat))/emitDur.Seconds(), client.Dropped(), us(maxLat), us(p999), ms(closeDur), closeErr)
 	if eventErr != nil {
 		fmt.Fprintf(&b, "; EmitEvent error: %v", eventErr)
 	}

@@ -168,7 +168,7 @@ func scenarioAgentRestart(ctx context.Context, e *env) result {
 	fmt.Fprintf(&b, "lost %d (target < %d): %d before the stop, %d of %d emitted during the outage, %d of %d emitted after it; dup %d; ",
 		lost, s3TargetLost, lostBefore, lostDuring, emittedDuring, lostAfter, emittedAfter, s.dup)
 	fmt.Fprintf(&b, "client Dropped() %d; agent logged %d Dropped line(s) totalling %d; Emit max %s p99.9 %s; CloseSend %s err=%v",
-		client.Dropped(), dropLines, agentDropped, ms(maxLat), ms(p999), ms(closeDur), closeErr)
+		client.Dropped(), dropLines, agentDropped, us(maxLat), us(p999), ms(closeDur), closeErr)
 	pass := !libFirst.IsZero() && lag >= -time.Hour && lag <= s3TargetLag && lost < s3TargetLost
 	return result{pass, b.String()}
 }
