@@ -94,7 +94,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "interop: starting servers:", err)
 		return 1
 	}
-	fmt.Printf("servers up in %s (logs in %s)\n", secs(time.Since(started)), workDir)
+	fmt.Printf("servers up in %s (logs in %s); load average %s\n", secs(time.Since(started)), workDir, loadAverage())
 
 	e := &env{c: c, k: k, stubs: st}
 	failed := 0
@@ -127,7 +127,7 @@ func run() int {
 		fmt.Println("interrupted: stopping servers")
 		return 130
 	}
-	fmt.Printf("total %s, %d scenario(s) failed\n", secs(time.Since(started)), failed)
+	fmt.Printf("total %s, %d scenario(s) failed; load average %s\n", secs(time.Since(started)), failed, loadAverage())
 	if failed > 0 {
 		return 1
 	}
@@ -172,4 +172,18 @@ func parseScenarios(s string) (map[int]bool, error) {
 		want[n] = true
 	}
 	return want, nil
+}
+
+// loadAverage returns the first three fields of /proc/loadavg: figures from
+// a busy machine are noisier.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }

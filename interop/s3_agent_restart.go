@@ -17,7 +17,7 @@ import (
 const (
 	s3Rate     = 2000
 	s3Duration = 24 * time.Second
-	s3StopAt   = 8 * time.Second
+	s3StopAt   = 5500 * time.Millisecond // 27k of the 48k emitted after the restart, as in the original's measurement
 	s3Down     = 5 * time.Second
 	s3Prefix   = "interop-restart-"
 	refPrefix  = "interop-ref-"

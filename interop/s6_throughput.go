@@ -77,10 +77,10 @@ func scenarioThroughput(ctx context.Context, e *env) result {
 		}
 		got := rec.unique(prefix)
 		agentDropped, _ := e.c.agent.droppedSince(offset)
-		_, p999 := latencyStats(lat)
-		fmt.Fprintf(&b, "%s: emitted %.0f/s, connector received %.0f/s (%d of %d; reference subscriber %d), client drops %d, agent drops %d, Emit p99.9 %s, CloseSend %s; ",
+		maxLat, p999 := latencyStats(lat)
+		fmt.Fprintf(&b, "%s: emitted %.0f/s, connector received %.0f/s (%d of %d; reference subscriber %d), client drops %d, agent drops %d, Emit p99.9 %s max %s, CloseSend %s; ",
 			label, float64(len(lat))/emitDur.Seconds(), float64(got)/emitDur.Seconds(), got, len(lat), refRec.unique(prefix),
-			client.Dropped(), agentDropped, us(p999), ms(closeDur))
+			client.Dropped(), agentDropped, us(p999), us(maxLat), ms(closeDur))
 		if float64(got) < s6MinShare*float64(refRec.unique(prefix)) {
 			pass = false
 		}
