@@ -338,3 +338,36 @@ func (e *env) rawStream(ctx context.Context, req *loggregator_v2.EgressBatchRequ
 		}
 	}, nil
 }
+
+// stallMeter is a control for latency figures: a goroutine that sleeps
+// 1 ms at a time and records the largest overshoot. An Emit maximum close
+// to it says the machine (scheduling, GC) stalled, not the library.
+type stallMeter struct {
+	stop chan struct{}
+	done chan time.Duration
+}
+
+func startStallMeter() *stallMeter {
+	m := &stallMeter{stop: make(chan struct{}), done: make(chan time.Duration, 1)}
+	go func() {
+		var worst time.Duration
+		for {
+			select {
+			case <-m.stop:
+				m.done <- worst
+				return
+			default:
+			}
+			t := time.Now()
+			time.Sleep(time.Millisecond)
+			worst = max(worst, time.Since(t)-time.Millisecond)
+		}
+	}()
+	return m
+}
+
+// end stops the meter and returns the largest overshoot.
+func (m *stallMeter) end() time.Duration {
+	close(m.stop)
+	return <-m.done
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -339,5 +338,3 @@ func restart(ctx context.Context, s *server, down time.Duration) (stopped, start
 	}
 	return stopped, started, nil
 }
-
-var errInterrupted = errors.New("interrupted")

@@ -284,6 +284,7 @@ func scenarioIngress(ctx context.Context, e *env) result {
 			rlpT.probeCount(), gwT.probeCount(), short(connLog.first(), 160), short(gwLog.first(), 160))}
 	}
 
+	stalls := startStallMeter()
 	t0 := time.Now()
 	var eventErr error
 	lat := pace(sctx, s1Rate, s1Logs, 0, func(i int) {
@@ -322,6 +323,7 @@ func scenarioIngress(ctx context.Context, e *env) result {
 		}
 	})
 	emitDur := time.Since(t0)
+	stallMax := stalls.end()
 	closeStart := time.Now()
 	closeErr := client.CloseSend()
 	closeDur := time.Since(closeStart)
@@ -346,8 +348,8 @@ func scenarioIngress(ctx context.Context, e *env) result {
 			p.name, p.f.unique-p.f.mismatches, s1Expected, p.f.missing, p.f.mismatches, p.f.dup, p.f.unexpected,
 			p.f.inversions, p.f.batches, p.f.maxChains, agentRouterConns, secs(p.f.last.Sub(end)))
 	}
-	fmt.Fprintf(&b, "emitted %d logs in %s (%.0f/s), client dropped %d, Emit max %s p99.9 %s, CloseSend %s err=%v",
-		s1Logs, secs(emitDur), float64(len(lat))/emitDur.Seconds(), client.Dropped(), us(maxLat), us(p999), ms(closeDur), closeErr)
+	fmt.Fprintf(&b, "emitted %d logs in %s (%.0f/s), client dropped %d, Emit max %s p99.9 %s (scheduler stall max %s), CloseSend %s err=%v",
+		s1Logs, secs(emitDur), float64(len(lat))/emitDur.Seconds(), client.Dropped(), us(maxLat), us(p999), us(stallMax), ms(closeDur), closeErr)
 	if eventErr != nil {
 		fmt.Fprintf(&b, "; EmitEvent error: %v", eventErr)
 	}

@@ -113,12 +113,14 @@ func scenarioAgentRestart(ctx context.Context, e *env) result {
 	}()
 
 	emitAt := make([]time.Time, n)
+	stalls := startStallMeter()
 	t0 := time.Now()
 	lat := pace(sctx, s3Rate, n, 0, func(i int) {
 		emitAt[i] = time.Now()
 		client.EmitLog(fmt.Sprintf("%s%06d", s3Prefix, i), opt)
 	})
 	emitDur := time.Since(t0)
+	stallMax := stalls.end()
 	<-restarted
 	closeStart := time.Now()
 	closeErr := client.CloseSend()
@@ -167,8 +169,8 @@ func scenarioAgentRestart(ctx context.Context, e *env) result {
 		sinceOr(libFirst, started), sinceOr(refFirst, started), secs(lag), secs(s3TargetLag))
 	fmt.Fprintf(&b, "lost %d (target < %d): %d before the stop, %d of %d emitted during the outage, %d of %d emitted after it; dup %d; ",
 		lost, s3TargetLost, lostBefore, lostDuring, emittedDuring, lostAfter, emittedAfter, s.dup)
-	fmt.Fprintf(&b, "client Dropped() %d; agent logged %d Dropped line(s) totalling %d; Emit max %s p99.9 %s; CloseSend %s err=%v",
-		client.Dropped(), dropLines, agentDropped, us(maxLat), us(p999), ms(closeDur), closeErr)
+	fmt.Fprintf(&b, "client Dropped() %d; agent logged %d Dropped line(s) totalling %d; Emit max %s p99.9 %s (scheduler stall max %s); CloseSend %s err=%v",
+		client.Dropped(), dropLines, agentDropped, us(maxLat), us(p999), us(stallMax), ms(closeDur), closeErr)
 	pass := !libFirst.IsZero() && lag >= -time.Hour && lag <= s3TargetLag && lost < s3TargetLost
 	return result{pass, b.String()}
 }

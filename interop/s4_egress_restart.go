@@ -25,12 +25,6 @@ type egressProbe struct {
 	requests func() int64 // connection attempts so far
 }
 
-// restartFigures is what one restart of one server gives for one consumer.
-type restartFigures struct {
-	flows, ref time.Duration // -1: never
-	perSec     float64
-}
-
 func scenarioEgressRestart(ctx context.Context, e *env) result {
 	sid := newGUID()
 	e.stubs.allow(sid)

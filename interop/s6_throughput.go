@@ -65,9 +65,11 @@ func scenarioThroughput(ctx context.Context, e *env) result {
 			return result{false, err.Error()}
 		}
 		offset := e.c.agent.logSize()
+		stalls := startStallMeter()
 		t0 := time.Now()
 		lat := pace(sctx, rate, n, s6Step, func(i int) { client.EmitLog(fmt.Sprintf("%s%07d", prefix, i), opt) })
 		emitDur := time.Since(t0)
+		stallMax := stalls.end()
 		closeStart := time.Now()
 		_ = client.CloseSend()
 		closeDur := time.Since(closeStart)
@@ -78,9 +80,9 @@ func scenarioThroughput(ctx context.Context, e *env) result {
 		got := rec.unique(prefix)
 		agentDropped, _ := e.c.agent.droppedSince(offset)
 		maxLat, p999 := latencyStats(lat)
-		fmt.Fprintf(&b, "%s: emitted %.0f/s, connector received %.0f/s (%d of %d; reference subscriber %d), client drops %d, agent drops %d, Emit p99.9 %s max %s, CloseSend %s; ",
+		fmt.Fprintf(&b, "%s: emitted %.0f/s, connector received %.0f/s (%d of %d; reference subscriber %d), client drops %d, agent drops %d, Emit p99.9 %s max %s (stall max %s), CloseSend %s; ",
 			label, float64(len(lat))/emitDur.Seconds(), float64(got)/emitDur.Seconds(), got, len(lat), refRec.unique(prefix),
-			client.Dropped(), agentDropped, us(p999), us(maxLat), ms(closeDur))
+			client.Dropped(), agentDropped, us(p999), us(maxLat), us(stallMax), ms(closeDur))
 		if float64(got) < s6MinShare*float64(refRec.unique(prefix)) {
 			pass = false
 		}
