@@ -164,11 +164,21 @@ func (s *server) logSize() int64 {
 	return fi.Size()
 }
 
-var droppedLine = regexp.MustCompile(`Dropped (\d+) v2 envelopes`)
+var (
+	agentDropLine         = regexp.MustCompile(`Dropped (\d+) v2 envelopes`)
+	routerIngressDropLine = regexp.MustCompile(`Dropped (\d+) envelopes \(v2 buffer\)\s*$`)
+	routerEgressDropLine  = regexp.MustCompile(`Dropped (\d+) envelopes \(v2 buffer\) ShardID: (\S+)`)
+)
 
 // droppedSince sums the agent's "Dropped N v2 envelopes" lines written after
 // offset, and returns how many such lines there were.
 func (s *server) droppedSince(offset int64) (total uint64, lines int) {
+	return s.sumLines(offset, agentDropLine, nil)
+}
+
+// sumLines adds up the number in the first group of every line written
+// after offset that matches re (and keep, if not nil).
+func (s *server) sumLines(offset int64, re *regexp.Regexp, keep func(m [][]byte) bool) (total uint64, lines int) {
 	f, err := os.Open(s.logPath)
 	if err != nil {
 		return 0, 0
@@ -180,13 +190,48 @@ func (s *server) droppedSince(offset int64) (total uint64, lines int) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		if m := droppedLine.FindSubmatch(sc.Bytes()); m != nil {
-			n, _ := strconv.ParseUint(string(m[1]), 10, 64)
-			total += n
-			lines++
+		m := re.FindSubmatch(sc.Bytes())
+		if m == nil || (keep != nil && !keep(m)) {
+			continue
 		}
+		n, _ := strconv.ParseUint(string(m[1]), 10, 64)
+		total += n
+		lines++
 	}
 	return total, lines
+}
+
+// serverDrops is what the servers logged as dropped after some offsets.
+type serverDrops struct {
+	agent, routerIngress, routerEgress uint64
+}
+
+type logOffsets struct{ agent, router int64 }
+
+func (c *cluster) logOffsets() logOffsets {
+	return logOffsets{agent: c.agent.logSize(), router: c.router.logSize()}
+}
+
+// dropsSince returns the drops the agent and router logged after o; router
+// egress drops only for the given shard ids.
+func (c *cluster) dropsSince(o logOffsets, shards ...string) serverDrops {
+	var d serverDrops
+	d.agent, _ = c.agent.sumLines(o.agent, agentDropLine, nil)
+	d.routerIngress, _ = c.router.sumLines(o.router, routerIngressDropLine, nil)
+	d.routerEgress, _ = c.router.sumLines(o.router, routerEgressDropLine, func(m [][]byte) bool {
+		for _, s := range shards {
+			if string(m[2]) == s {
+				return true
+			}
+		}
+		return false
+	})
+	return d
+}
+
+func (d serverDrops) String() string {
+	return fmt.Sprintf("servers logged drops: agent %d, router ingress %d, router egress to our subscribers %d",
+		d.agent, d.routerIngress, d.routerEgress)
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.

@@ -199,7 +199,31 @@ func (t *tally) probeCount() int {
 	return t.probes
 }
 
+// s1Attempts bounds the runs of scenario 1: a run is repeated only when
+// every missing envelope is covered by drops the servers logged (the router
+// drops for a subscriber that falls behind, which happens when the machine
+// is overloaded); any other failure ends the scenario at once.
+const s1Attempts = 3
+
 func scenarioIngress(ctx context.Context, e *env) result {
+	var earlier []string
+	for attempt := 1; ; attempt++ {
+		r, serverLoss := scenarioIngressOnce(ctx, e)
+		if r.pass || !serverLoss || attempt == s1Attempts || ctx.Err() != nil {
+			if len(earlier) > 0 {
+				r.figures = fmt.Sprintf("attempt %d of %d; %s; earlier attempts lost envelopes the servers logged as dropped: %s",
+					attempt, s1Attempts, r.figures, strings.Join(earlier, " | "))
+			}
+			return r
+		}
+		earlier = append(earlier, short(r.figures, 700))
+	}
+}
+
+// scenarioIngressOnce runs scenario 1 once; serverLoss reports a failure
+// that consists only of envelopes missing that the servers logged as
+// dropped.
+func scenarioIngressOnce(ctx context.Context, e *env) (res result, serverLoss bool) {
 	sid := newGUID()
 	e.stubs.allow(sid)
 	want := map[string]*loggregator_v2.Envelope{}
@@ -253,24 +277,26 @@ func scenarioIngress(ctx context.Context, e *env) result {
 	connLog := &captureLogger{}
 	conn, err := e.newConnector(connLog, nil)
 	if err != nil {
-		return result{false, err.Error()}
+		return result{false, err.Error()}, false
 	}
+	offsets := e.c.logOffsets()
+	rlpReq, gwReq := sourceRequest(sid), sourceRequest(sid)
 	rlpT := newTally(want)
-	rlpDone := collect(conn.Stream(sctx, sourceRequest(sid)), rlpT.add)
+	rlpDone := collect(conn.Stream(sctx, rlpReq), rlpT.add)
 	doer, err := e.gatewayDoer(e.k.ca.caFile, userToken)
 	if err != nil {
-		return result{false, err.Error()}
+		return result{false, err.Error()}, false
 	}
 	gwLog := &lineWriter{}
 	gw := e.newGatewayClient(doer, logWriter(gwLog), nil)
 	gwT := newTally(want)
-	gwDone := collect(gw.Stream(sctx, sourceRequest(sid)), gwT.add)
+	gwDone := collect(gw.Stream(sctx, gwReq), gwT.add)
 	defer func() { cancel(); <-rlpDone; <-gwDone }()
 
 	ingLog := &captureLogger{}
 	client, err := e.newIngress(ingLog)
 	if err != nil {
-		return result{false, err.Error()}
+		return result{false, err.Error()}, false
 	}
 	closed := false
 	defer func() {
@@ -281,7 +307,7 @@ func scenarioIngress(ctx context.Context, e *env) result {
 	probeOpts := []loggregator.EmitLogOption{loggregator.WithSourceInfo(sid, "INTEROP", "0")}
 	if !waitForProbes(sctx, 20*time.Second, func() { client.EmitLog(probeText, probeOpts...) }, rlpT.probeCount, gwT.probeCount) {
 		return result{false, fmt.Sprintf("subscriptions never delivered a probe (rlp %d, gateway %d probes; connector log: %s; gateway log: %s)",
-			rlpT.probeCount(), gwT.probeCount(), short(connLog.first(), 160), short(gwLog.first(), 160))}
+			rlpT.probeCount(), gwT.probeCount(), short(connLog.first(), 160), short(gwLog.first(), 160))}, false
 	}
 
 	stalls := startStallMeter()
@@ -328,8 +354,14 @@ func scenarioIngress(ctx context.Context, e *env) result {
 	closeErr := client.CloseSend()
 	closeDur := time.Since(closeStart)
 	closed = true
+	// Wait for everything, or until nothing new arrived for 3 s.
+	lastN, lastChange := -1, time.Now()
 	waitUntil(sctx, 20*time.Second, func() bool {
-		return rlpT.uniqueCount() >= s1Expected && gwT.uniqueCount() >= s1Expected
+		r, g := rlpT.uniqueCount(), gwT.uniqueCount()
+		if r+g != lastN {
+			lastN, lastChange = r+g, time.Now()
+		}
+		return (r >= s1Expected && g >= s1Expected) || time.Since(lastChange) > 3*time.Second
 	})
 	waitQuiet(sctx, 500*time.Millisecond, 3*time.Second, func() int { return rlpT.uniqueCount() + gwT.uniqueCount() })
 	maxLat, p999 := latencyStats(lat)
@@ -337,6 +369,7 @@ func scenarioIngress(ctx context.Context, e *env) result {
 	end := t0.Add(emitDur)
 
 	pass := eventErr == nil && client.Dropped() == 0
+	onlyMissing := pass
 	var b strings.Builder
 	for _, p := range []struct {
 		name string
@@ -344,6 +377,7 @@ func scenarioIngress(ctx context.Context, e *env) result {
 	}{{"rlp", rf}, {"gateway", gf}} {
 		ok := p.f.missing == 0 && p.f.mismatches == 0 && p.f.dup == 0 && p.f.unexpected == 0 && p.f.maxChains <= agentRouterConns
 		pass = pass && ok
+		onlyMissing = onlyMissing && p.f.mismatches == 0 && p.f.dup == 0 && p.f.unexpected == 0 && p.f.maxChains <= agentRouterConns
 		fmt.Fprintf(&b, "%s %d/%d equal (missing %d, differing %d, dup %d, unexpected %d, in-batch order: %d adjacent inversions in %d batches, at most %d interleaved in-order runs per batch (limit %d), last %s after emit end); ",
 			p.name, p.f.unique-p.f.mismatches, s1Expected, p.f.missing, p.f.mismatches, p.f.dup, p.f.unexpected,
 			p.f.inversions, p.f.batches, p.f.maxChains, agentRouterConns, secs(p.f.last.Sub(end)))
@@ -353,13 +387,24 @@ func scenarioIngress(ctx context.Context, e *env) result {
 	if eventErr != nil {
 		fmt.Fprintf(&b, "; EmitEvent error: %v", eventErr)
 	}
+	if rf.missing > 0 || gf.missing > 0 {
+		d := e.c.dropsSince(offsets, rlpReq.ShardId, gwReq.ShardId)
+		both := missingBoth(rlpT, gwT)
+		fmt.Fprintf(&b, "; %d missing on both paths; %s", both, d)
+		// An envelope the agent or the router's ingress dropped is missing
+		// on both paths; one the router's egress buffer dropped, on one.
+		covered := uint64(rf.missing+gf.missing) <= d.routerEgress+2*(d.agent+d.routerIngress)
+		onlyMissing = onlyMissing && covered
+	} else {
+		onlyMissing = false
+	}
 	for _, f := range []tallyFigures{rf, gf} {
 		if f.firstDiff != "" {
 			fmt.Fprintf(&b, "; first difference: %s", short(f.firstDiff, 400))
 			break
 		}
 	}
-	return result{pass, b.String()}
+	return result{pass, b.String()}, !pass && onlyMissing
 }
 
 // waitForProbes emits a probe every 100 ms until every counter has seen one.
@@ -379,4 +424,20 @@ func waitForProbes(ctx context.Context, timeout time.Duration, emit func(), coun
 		time.Sleep(100 * time.Millisecond)
 	}
 	return false
+}
+
+// missingBoth counts the expected envelopes neither path received: lost
+// before the router fans out to subscribers.
+func missingBoth(a, b *tally) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for k := range a.want {
+		if a.got[k] == 0 && b.got[k] == 0 {
+			n++
+		}
+	}
+	return n
 }

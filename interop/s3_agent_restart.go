@@ -69,7 +69,8 @@ func scenarioAgentRestart(ctx context.Context, e *env) result {
 	if err != nil {
 		return result{false, err.Error()}
 	}
-	done := collect(conn.Stream(sctx, logRequest(sid)), rec.add)
+	req := logRequest(sid)
+	done := collect(conn.Stream(sctx, req), rec.add)
 	defer func() { cancel(); <-done }()
 
 	ingLog := &captureLogger{}
@@ -92,7 +93,7 @@ func scenarioAgentRestart(ctx context.Context, e *env) result {
 		return result{false, err.Error()}
 	}
 
-	dropOffset := e.c.agent.logSize()
+	offsets := e.c.logOffsets()
 	var stopped, started time.Time
 	var restartErr error
 	prober := &referenceProber{}
@@ -156,7 +157,8 @@ func scenarioAgentRestart(ctx context.Context, e *env) result {
 	libFirst := s.firstArrivalAfter(started)
 	ref := rec.snapshot(refPrefix)
 	refFirst := ref.firstArrivalAfter(started)
-	agentDropped, dropLines := e.c.agent.droppedSince(dropOffset)
+	agentDropped, dropLines := e.c.agent.droppedSince(offsets.agent)
+	drops := e.c.dropsSince(offsets, req.ShardId)
 	maxLat, p999 := latencyStats(lat)
 
 	var b strings.Builder
@@ -169,8 +171,8 @@ func scenarioAgentRestart(ctx context.Context, e *env) result {
 		sinceOr(libFirst, started), sinceOr(refFirst, started), secs(lag), secs(s3TargetLag))
 	fmt.Fprintf(&b, "lost %d (target < %d): %d before the stop, %d of %d emitted during the outage, %d of %d emitted after it; dup %d; ",
 		lost, s3TargetLost, lostBefore, lostDuring, emittedDuring, lostAfter, emittedAfter, s.dup)
-	fmt.Fprintf(&b, "client Dropped() %d; agent logged %d Dropped line(s) totalling %d; Emit max %s p99.9 %s (scheduler stall max %s); CloseSend %s err=%v",
-		client.Dropped(), dropLines, agentDropped, us(maxLat), us(p999), us(stallMax), ms(closeDur), closeErr)
+	fmt.Fprintf(&b, "client Dropped() %d; agent logged %d Dropped line(s) totalling %d; router logged drops ingress %d, egress to this subscriber %d; Emit max %s p99.9 %s (scheduler stall max %s); CloseSend %s err=%v",
+		client.Dropped(), dropLines, agentDropped, drops.routerIngress, drops.routerEgress, us(maxLat), us(p999), us(stallMax), ms(closeDur), closeErr)
 	pass := !libFirst.IsZero() && lag >= -time.Hour && lag <= s3TargetLag && lost < s3TargetLost
 	return result{pass, b.String()}
 }

@@ -26,12 +26,13 @@ func scenarioThroughput(ctx context.Context, e *env) result {
 	if err != nil {
 		return result{false, err.Error()}
 	}
-	done := collect(conn.Stream(sctx, logRequest(sid)), rec.add)
+	connReq, refReq := logRequest(sid), logRequest(sid)
+	done := collect(conn.Stream(sctx, connReq), rec.add)
 	defer func() { cancel(); <-done }()
 	// A second subscriber made of generated code only, in its own shard:
 	// what it misses, the servers (or the machine) lost, not the library.
 	refRec := newSeqRecorder()
-	raw, err := e.rawStream(sctx, logRequest(sid))
+	raw, err := e.rawStream(sctx, refReq)
 	if err != nil {
 		return result{false, "reference subscriber: " + err.Error()}
 	}
@@ -64,7 +65,7 @@ func scenarioThroughput(ctx context.Context, e *env) result {
 		if err != nil {
 			return result{false, err.Error()}
 		}
-		offset := e.c.agent.logSize()
+		offsets := e.c.logOffsets()
 		stalls := startStallMeter()
 		t0 := time.Now()
 		lat := pace(sctx, rate, n, s6Step, func(i int) { client.EmitLog(fmt.Sprintf("%s%07d", prefix, i), opt) })
@@ -78,11 +79,12 @@ func scenarioThroughput(ctx context.Context, e *env) result {
 			return result{false, "interrupted"}
 		}
 		got := rec.unique(prefix)
-		agentDropped, _ := e.c.agent.droppedSince(offset)
+		drops := e.c.dropsSince(offsets, connReq.ShardId)
+		refDrops := e.c.dropsSince(offsets, refReq.ShardId)
 		maxLat, p999 := latencyStats(lat)
-		fmt.Fprintf(&b, "%s: emitted %.0f/s, connector received %.0f/s (%d of %d; reference subscriber %d), client drops %d, agent drops %d, Emit p99.9 %s max %s (stall max %s), CloseSend %s; ",
+		fmt.Fprintf(&b, "%s: emitted %.0f/s, connector received %.0f/s (%d of %d; reference subscriber %d), client drops %d, agent drops %d, router drops ingress %d egress %d (reference %d), Emit p99.9 %s max %s (stall max %s), CloseSend %s; ",
 			label, float64(len(lat))/emitDur.Seconds(), float64(got)/emitDur.Seconds(), got, len(lat), refRec.unique(prefix),
-			client.Dropped(), agentDropped, us(p999), us(maxLat), us(stallMax), ms(closeDur))
+			client.Dropped(), drops.agent, drops.routerIngress, drops.routerEgress, refDrops.routerEgress, us(p999), us(maxLat), us(stallMax), ms(closeDur))
 		if float64(got) < s6MinShare*float64(refRec.unique(prefix)) {
 			pass = false
 		}
