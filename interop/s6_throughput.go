@@ -12,7 +12,8 @@ import (
 const (
 	s6Step         = 3 * time.Second // per rate; shortened to keep the whole run short
 	s6UnlimitedMax = 2_000_000       // cap on the unlimited step's envelopes
-	s6MinShare     = 0.95            // the connector must get this share of what the reference subscriber gets
+	s6MinShare     = 0.95            // the connector must get this share of what the reference subscriber gets,
+	s6Slack        = 1000            // or this many fewer: the router drops for a subscriber a whole buffer (1,000) at a time
 )
 
 var s6Rates = []int{5000, 10000, 20000, 40000, 80000, 160000, 0}
@@ -85,10 +86,10 @@ func scenarioThroughput(ctx context.Context, e *env) result {
 		fmt.Fprintf(&b, "%s: emitted %.0f/s, connector received %.0f/s (%d of %d; reference subscriber %d), client drops %d, agent drops %d, router drops ingress %d egress %d (reference %d), Emit p99.9 %s max %s (stall max %s), CloseSend %s; ",
 			label, float64(len(lat))/emitDur.Seconds(), float64(got)/emitDur.Seconds(), got, len(lat), refRec.unique(prefix),
 			client.Dropped(), drops.agent, drops.routerIngress, drops.routerEgress, refDrops.routerEgress, us(p999), us(maxLat), us(stallMax), ms(closeDur))
-		if float64(got) < s6MinShare*float64(refRec.unique(prefix)) {
+		if ref := refRec.unique(prefix); float64(got) < s6MinShare*float64(ref) && got+s6Slack < ref {
 			pass = false
 		}
 	}
-	fmt.Fprintf(&b, "%s per step; target: the connector gets >= %.0f%% of what the reference subscriber gets", secs(s6Step), s6MinShare*100)
+	fmt.Fprintf(&b, "%s per step; target: the connector gets >= %.0f%% (or all but %d) of what the reference subscriber gets", secs(s6Step), s6MinShare*100, s6Slack)
 	return result{pass, b.String()}
 }
