@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,32 +144,49 @@ func backoffSleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// TestRLPGatewayClientMaxRetries: as in v8, a gateway answering 500 forever
+// with WithRLPGatewayMaxRetries(3) gets 4 requests, then exactly one error
+// arrives on the channel, the give-up, and the stream ends; each failure
+// is logged.
 func TestRLPGatewayClientMaxRetries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	srv := newGateway(t)
-	srv.SetStatus(http.StatusNotFound)
+	srv.SetStatus(http.StatusInternalServerError)
 	errs := make(chan error, 100)
+	logs := newLogLines()
 	c := loggregator.NewRLPGatewayClient(srv.URL(),
 		loggregator.WithRLPGatewayHTTPClient(httpClient(t, srv)),
-		loggregator.WithRLPGatewayMaxRetries(2),
+		loggregator.WithRLPGatewayClientLogger(logs.logger()),
+		loggregator.WithRLPGatewayMaxRetries(3),
 		loggregator.WithRLPGatewayErrChan(errs))
 	stream := c.Stream(ctx, logsRequest())
 	if got := stream(); got != nil {
 		t.Fatalf("got %v, want nil after giving up", got)
 	}
-	if n := len(srv.Requests()); n != 3 {
-		t.Fatalf("%d requests, want 3", n)
-	}
-	var last error
-	for len(errs) > 0 {
-		last = <-errs
-	}
-	if last == nil || last.Error() != "client connection attempts exceeded max retries -- giving up" {
-		t.Fatalf("last error %v", last)
-	}
 	if ctx.Err() != nil {
-		t.Fatal(errors.New("gave up too late"))
+		t.Fatal("gave up too late")
+	}
+	if n := len(srv.Requests()); n != 4 {
+		t.Fatalf("%d requests, want 4", n)
+	}
+	if n := len(errs); n != 1 {
+		t.Fatalf("%d errors on the channel, want exactly 1", n)
+	}
+	err := <-errs
+	if err.Error() != "client connection attempts exceeded max retries -- giving up" || !errors.Is(err, loggregator.ErrRLPGatewayMaxRetries) || errors.Is(err, loggregator.ErrRLPGatewayEventSkipped) {
+		t.Fatalf("error %v", err)
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	failures := 0
+	for _, l := range logs.lines {
+		if strings.HasPrefix(l, "unexpected status code 500: ") {
+			failures++
+		}
+	}
+	if failures != 4 || logs.lines[len(logs.lines)-1] != err.Error() {
+		t.Fatalf("%d failures logged, want 4; log:\n%s", failures, strings.Join(logs.lines, "\n"))
 	}
 }
 
@@ -244,6 +263,7 @@ func TestRLPGatewayClientStreamConcurrentSafe(t *testing.T) {
 		}
 	}()
 	counts := make(chan int, 4)
+	var received atomic.Int64
 	for w := 0; w < 4; w++ {
 		go func() {
 			total := 0
@@ -254,11 +274,12 @@ func TestRLPGatewayClientStreamConcurrentSafe(t *testing.T) {
 					return
 				}
 				total += len(got)
+				received.Add(int64(len(got)))
 			}
 		}()
 	}
-	waitFor(ctx, t, func() bool { return srv.Queued() == 0 })
-	backoffSleep(ctx, 200*time.Millisecond)
+	// Every envelope arrives exactly once across the callers.
+	waitFor(ctx, t, func() bool { return received.Load() >= n })
 	scancel()
 	total := 0
 	for w := 0; w < 4; w++ {

@@ -134,7 +134,11 @@ func TestGatewayServerDropClosingRestart(t *testing.T) {
 			url := srv.URL()
 			resp := gatewayGet(ctx, t, c, "GET", url+"/v2/read?log", nil)
 			for srv.OpenStreams() == 0 {
-				time.Sleep(time.Millisecond)
+				select {
+				case <-ctx.Done():
+					t.Fatal("the stream never opened")
+				case <-time.After(time.Millisecond):
+				}
 			}
 			if err := tt.act(srv); err != nil {
 				t.Fatal(err)
@@ -157,6 +161,55 @@ func TestGatewayServerDropClosingRestart(t *testing.T) {
 			srv.SetStatus(503)
 			if r := gatewayGet(ctx, t, c, "GET", url+"/v2/read?log", nil); r.StatusCode != 503 {
 				t.Fatalf("status %d", r.StatusCode)
+			}
+		})
+	}
+}
+
+// TestGatewayServerTokenForms: the scheme is matched case-insensitively,
+// a space must separate it from the token, and nothing else is accepted.
+func TestGatewayServerTokenForms(t *testing.T) {
+	tests := []struct {
+		header string
+		ok     bool
+	}{
+		{"bearer s3cret", true},
+		{"Bearer s3cret", true},
+		{"BEARER s3cret", true},
+		{"bEaReR s3cret", true},
+		{"bearer   s3cret  ", true},
+		{"  bearer s3cret", true},
+		{"s3cret", false},
+		{"bearers3cret", false},
+		{"Bearers3cret", false},
+		{"bearer", false},
+		{"bearer ", false},
+		{"", false},
+		{"bearer s3cre", false},
+		{"bearer s3cret2", false},
+		{"bearer S3CRET", false},
+		{"basic s3cret", false},
+		{"bearer\ts3cret", false},
+		{"token s3cret", false},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	srv, c := startGateway(t, testhelpers.WithGatewayToken("s3cret"), testhelpers.WithGatewayHeartbeat(-1))
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			rctx, rcancel := context.WithCancel(ctx)
+			defer rcancel()
+			hdr := map[string]string{}
+			if tt.header != "" {
+				hdr["Authorization"] = tt.header
+			}
+			resp := gatewayGet(rctx, t, c, "GET", srv.URL()+"/v2/read?log", hdr)
+			want := http.StatusNotFound
+			if tt.ok {
+				want = http.StatusOK
+			}
+			if resp.StatusCode != want {
+				t.Fatalf("Authorization %q: status %d, want %d", tt.header, resp.StatusCode, want)
 			}
 		})
 	}
