@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -287,5 +288,105 @@ func TestRLPGatewayClientStreamConcurrentSafe(t *testing.T) {
 	}
 	if total != n {
 		t.Fatalf("received %d envelopes, want %d", total, n)
+	}
+}
+
+// attemptLog is a Doer that records the time of every request it passes
+// on.
+type attemptLog struct {
+	mu    sync.Mutex
+	times []time.Time
+	next  loggregator.Doer
+}
+
+func (a *attemptLog) Do(r *http.Request) (*http.Response, error) {
+	a.mu.Lock()
+	a.times = append(a.times, time.Now())
+	a.mu.Unlock()
+	return a.next.Do(r)
+}
+
+// between returns the request times in [from, to).
+func (a *attemptLog) between(from, to time.Time) []time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []time.Time
+	for _, t := range a.times {
+		if !t.Before(from) && t.Before(to) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// TestRLPGatewayClientRecoversFromOutage (issue 9): the gateway is stopped
+// for 4 s and started again on the same address, 10 times. Each time data
+// flows again within 1 s of the restart, and while it is away the client
+// makes at most 3 requests in any second.
+func TestRLPGatewayClientRecoversFromOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 50 s")
+	}
+	const (
+		outage = 4 * time.Second
+		reps   = 10
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv := newGateway(t)
+	attempts := &attemptLog{next: httpClient(t, srv)}
+	c := loggregator.NewRLPGatewayClient(srv.URL(), loggregator.WithRLPGatewayHTTPClient(attempts))
+	sctx, scancel := context.WithCancel(ctx)
+	defer scancel()
+	stream := c.Stream(sctx, logsRequest())
+
+	var seq int64
+	var recoveries []time.Duration
+	var rates []float64
+	for rep := 0; rep < reps; rep++ {
+		seq++
+		if err := srv.Send(seqEnvelope(seq)); err != nil {
+			t.Fatal(err)
+		}
+		if got := collect(ctx, stream, 1); len(got) != 1 || got[0].GetTimestamp() != seq {
+			t.Fatalf("rep %d: before the outage got %v", rep, got)
+		}
+		if err := srv.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		down := time.Now()
+		backoffSleep(ctx, outage)
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		up := time.Now()
+		seq++
+		if err := srv.Send(seqEnvelope(seq)); err != nil {
+			t.Fatal(err)
+		}
+		got := collect(ctx, stream, 1)
+		recovered := time.Since(up)
+		if len(got) != 1 || got[0].GetTimestamp() != seq {
+			t.Fatalf("rep %d: after the outage got %v", rep, got)
+		}
+		recoveries = append(recoveries, recovered.Round(time.Millisecond))
+		while := attempts.between(down, up)
+		rates = append(rates, float64(len(while))/up.Sub(down).Seconds())
+		for i := range while {
+			j := i
+			for j < len(while) && while[j].Sub(while[i]) < time.Second {
+				j++
+			}
+			if j-i > 3 {
+				t.Errorf("rep %d: %d requests within one second while the gateway was down", rep, j-i)
+			}
+		}
+	}
+	t.Logf("data again after the restart: %v", recoveries)
+	t.Logf("requests/s while down: %.2f", rates)
+	for i, d := range recoveries {
+		if d > time.Second {
+			t.Errorf("rep %d: data flowed again only %v after the restart", i, d)
+		}
 	}
 }
