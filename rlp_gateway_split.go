@@ -62,6 +62,11 @@ func newBatchParts(data []byte) (*batchParts, error) {
 		}
 		i = skipSpace(data, i+1)
 		if string(key) == "batch" {
+			if bytes.HasPrefix(data[i:], []byte("null")) {
+				// No envelopes (protojson reads null as the default).
+				p.done = true
+				return p, nil
+			}
 			if i == len(data) || data[i] != '[' {
 				return nil, errNotPlainBatch
 			}

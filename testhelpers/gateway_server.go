@@ -36,7 +36,8 @@ const DefaultGatewayQueueSize = 4096
 //
 // The server records every request and can be told to answer every
 // request with an error status, to drop its open streams, to close them
-// with a closing event, and to restart on the same address.
+// with a closing event, to restart on the same address, and to stop (as a
+// gateway that is away) and start again on the same address.
 //
 // All methods are safe for concurrent use. Close must be called to release
 // the listener, connections and goroutines.

@@ -214,3 +214,48 @@ func TestGatewayServerTokenForms(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayServerStopStart: while stopped the server refuses
+// connections; started again it serves on the same address and still
+// holds the frames queued meanwhile.
+func TestGatewayServerStopStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv, c := startGateway(t)
+	url := srv.URL()
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", url+"/v2/read?log", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := c.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("stopped server answered %d", resp.StatusCode)
+	}
+	if err := srv.Send(&loggregator_v2.Envelope{SourceId: "queued", Message: &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatalf("second Start: %v", err)
+	}
+	if srv.URL() != url {
+		t.Fatalf("URL changed from %s to %s", url, srv.URL())
+	}
+	resp := gatewayGet(ctx, t, c, "GET", url+"/v2/read?log", nil)
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || !strings.Contains(line, `"source_id":"queued"`) {
+		t.Fatalf("first line %q, err %v", line, err)
+	}
+	srv.Close()
+	if err := srv.Start(); err == nil {
+		t.Fatal("Start after Close succeeded")
+	}
+}
