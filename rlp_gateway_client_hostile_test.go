@@ -99,14 +99,20 @@ func TestRLPGatewayClientClosingLoopRate(t *testing.T) {
 			if got := <-done; got != nil {
 				t.Fatalf("got %d envelopes", len(got))
 			}
-			n := 0
+			n, tooSoon := 0, 0
 			for i, r := range reqs {
 				if r.Sub(start) < window {
 					n++
 				}
 				if i > 0 && r.Sub(reqs[i-1]) < 990*time.Millisecond {
-					t.Errorf("request %d only %v after the previous one", i, r.Sub(reqs[i-1]))
+					if tooSoon == 0 {
+						t.Errorf("request %d only %v after the previous one", i, r.Sub(reqs[i-1]))
+					}
+					tooSoon++
 				}
+			}
+			if tooSoon > 1 {
+				t.Errorf("%d requests less than 1 s after the previous one", tooSoon)
 			}
 			rate := float64(n) / window.Seconds()
 			t.Logf("%s: %d requests in %v (%.2f/s)", tt.name, n, window, rate)
