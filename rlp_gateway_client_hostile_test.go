@@ -93,7 +93,7 @@ func TestRLPGatewayClientClosingLoopRate(t *testing.T) {
 			stream := c.Stream(sctx, logsRequest())
 			done := make(chan []*loggregator_v2.Envelope, 1)
 			go func() { done <- stream() }()
-			backoffSleep(ctx, window)
+			waitWindow(ctx, window)
 			reqs := srv.requests()
 			scancel()
 			if got := <-done; got != nil {
@@ -227,7 +227,7 @@ func TestRLPGatewayClientFloodBoundedMemory(t *testing.T) {
 			} else {
 				for run.Err() == nil {
 					received += len(stream())
-					backoffSleep(run, tt.pause) // a slow consumer
+					waitWindow(run, tt.pause) // a slow consumer
 				}
 			}
 			close(stop)

@@ -113,7 +113,7 @@ func TestRLPGatewayClientBacksOffFrom503(t *testing.T) {
 		for stream() != nil {
 		}
 	}()
-	backoffSleep(ctx, 12*time.Second)
+	waitWindow(ctx, 12*time.Second)
 	reqs := len(srv.Requests())
 	scancel()
 	<-done
@@ -136,7 +136,7 @@ func TestRLPGatewayClientBacksOffFrom503(t *testing.T) {
 }
 
 // backoffSleep waits d or until ctx is done.
-func backoffSleep(ctx context.Context, d time.Duration) {
+func waitWindow(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -355,7 +355,7 @@ func TestRLPGatewayClientRecoversFromOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 		down := time.Now()
-		backoffSleep(ctx, outage)
+		waitWindow(ctx, outage)
 		if err := srv.Start(); err != nil {
 			t.Fatal(err)
 		}
