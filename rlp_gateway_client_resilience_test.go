@@ -135,7 +135,9 @@ func TestRLPGatewayClientBacksOffFrom503(t *testing.T) {
 	}
 }
 
-// backoffSleep waits d or until ctx is done.
+// waitWindow waits d or until ctx is done. Tests use it only for a
+// measurement window (an outage, a rate over some seconds) or to simulate a
+// slow consumer, never to wait for something to happen.
 func waitWindow(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
