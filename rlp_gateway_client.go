@@ -268,15 +268,16 @@ func (c *RLPGatewayClient) SkippedEvents() uint64 { return c.skipped.Load() }
 // WithRLPGatewayErrChan); unknown JSON fields are ignored.
 //
 // Reconnecting: failed attempts (request errors, non-200 answers, streams
-// that end or break without a closing event) are retried after a backoff
+// that break, or end before any event) are retried after a backoff
 // of 250 ms, 500 ms, then 800 ms (±20 %, capped at 800 ms), so that a
 // gateway coming back is used within 800 ms, and one that is away gets at
 // most three requests a second. The backoff starts again from 250 ms after
 // a stream that delivered an envelope or stayed open 20 s; a stream that
-// delivered only heartbeats does not reset it. After a closing event the
-// next request starts at once, but no sooner than 1 s after the previous
-// request started, so a gateway that closes every stream at once gets at
-// most one request a second.
+// delivered only heartbeats does not reset it. After a stream the gateway
+// ends cleanly (a closing event, or the end of the body after at least one
+// event) the next request starts at once, but no sooner than 1 s after the
+// previous request started, so a gateway that closes every stream at once
+// gets at most one request a second.
 //
 // The returned function blocks until envelopes are available and returns
 // all that are already decoded (up to 10000 envelopes, or one larger

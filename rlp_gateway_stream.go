@@ -33,6 +33,7 @@ type attempt struct {
 	ok        bool // the gateway answered 200
 	delivered bool // the stream delivered at least one envelope
 	closing   bool // the gateway sent a closing event
+	ended     bool // the stream ended cleanly (EOF) after at least one event
 }
 
 // run makes requests until ctx is done or the stream gives up, then closes
@@ -59,10 +60,11 @@ func (s *gatewayStream) run(ctx context.Context) {
 		if a.delivered || time.Since(started) >= rlpGatewayHealthyAfter {
 			s.bo.Reset()
 		}
-		if a.closing {
-			// Reconnect at once, but no sooner than one interval after
-			// the previous request started: a gateway that closes every
-			// stream must not get a request storm.
+		if a.closing || a.ended {
+			// A stream the gateway ended cleanly: reconnect at once, but
+			// no sooner than one interval after the previous request
+			// started, so that a gateway that closes every stream gets no
+			// request storm.
 			if !backoff.Sleep(ctx, rlpGatewayClosingInterval-time.Since(started)) {
 				return
 			}
@@ -171,6 +173,7 @@ func (s *gatewayStream) read(ctx context.Context, body io.Reader) attempt {
 			return a
 		case errors.Is(err, io.EOF):
 			log.Printf("stream ended by the server without a closing event %s", ended())
+			a.ended = events > 0
 			return a
 		case errors.Is(err, sse.ErrUnterminatedEvent):
 			log.Printf("stream ended by the server inside an event without its terminating blank line %s; the partial event is discarded", ended())
