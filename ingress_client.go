@@ -58,6 +58,9 @@ type IngressClient struct {
 	stats  ingress.Stats
 	pool   sync.Pool // *envSlot
 
+	waiters atomic.Int32  // Emit calls waiting for room
+	turn    chan struct{} // held by the waiter whose turn it is
+
 	ctx    context.Context // ends sending; cancelled by CloseSend
 	cancel context.CancelCauseFunc
 
@@ -126,6 +129,7 @@ func NewIngressClient(tlsConfig *tls.Config, opts ...IngressOption) (*IngressCli
 	c.closing = make(chan struct{})
 	c.done = make(chan struct{})
 	c.dropSignal = make(chan struct{}, 1)
+	c.turn = make(chan struct{}, 1)
 	c.reporterStop = make(chan struct{})
 	c.reporterDone = make(chan struct{})
 	c.sender = ingress.New(c.ctx, ingress.GRPCConn{ClientConn: conn}, c.buf, &c.stats, ingress.Config{

@@ -102,27 +102,44 @@ func (c *IngressClient) enqueue(s *envSlot, e *loggregator_v2.Envelope) {
 		c.drop(&c.stats.DroppedInvalid, 1)
 		return
 	}
-	err = c.buf.Add(s.scratch)
-	if err == nil {
-		return
-	}
-	if err == batch.ErrClosed {
-		c.drop(&c.stats.DroppedClosed, 1)
-		return
+	if c.waiters.Load() == 0 {
+		// No one waits for room: try the buffer directly.
+		err = c.buf.Add(s.scratch)
+		if err == nil {
+			return
+		}
+		if err == batch.ErrClosed {
+			c.drop(&c.stats.DroppedClosed, 1)
+			return
+		}
 	}
 	c.waitForRoom(s.scratch)
 }
 
-// waitForRoom runs when the buffer is full: it waits for room while the
-// agent is accepting, at most maxEmitWait, and drops otherwise.
+// waitForRoom runs when the buffer is full or others wait for room: it
+// waits its turn and for room while the agent is accepting, at most
+// maxEmitWait in all, and drops otherwise. Waiters take turns in arrival
+// order (c.turn), and Emit calls that find waiters queue behind them, so
+// that no emitter is starved while others keep finding room.
 func (c *IngressClient) waitForRoom(entry []byte) {
 	if c.cfg.maxEmitWait <= 0 || !c.sender.Accepting() {
 		c.drop(&c.stats.DroppedDown, 1)
 		return
 	}
+	c.waiters.Add(1)
+	defer c.waiters.Add(-1)
 	t0 := time.Now()
 	timer := time.NewTimer(c.cfg.maxEmitWait)
 	defer timer.Stop()
+	select {
+	case c.turn <- struct{}{}:
+		defer func() { <-c.turn }()
+	case <-timer.C:
+		c.sender.MarkStalled(t0)
+		c.stats.AddEmitWait(time.Since(t0))
+		c.drop(&c.stats.DroppedFull, 1)
+		return
+	}
 	for {
 		room := c.buf.Room()
 		switch c.buf.Add(entry) {
@@ -140,7 +157,7 @@ func (c *IngressClient) waitForRoom(entry []byte) {
 		select {
 		case <-room:
 		case <-timer.C:
-			c.sender.MarkStalled()
+			c.sender.MarkStalled(t0)
 			c.stats.AddEmitWait(time.Since(t0))
 			c.drop(&c.stats.DroppedFull, 1)
 			return

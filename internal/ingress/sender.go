@@ -97,8 +97,9 @@ type Sender struct {
 	stats *Stats
 	ctx   context.Context
 
-	down    atomic.Bool // the connection is in TRANSIENT_FAILURE
-	stalled atomic.Bool // nothing was confirmed for a bounded time
+	down     atomic.Bool  // the connection is in TRANSIENT_FAILURE
+	stalled  atomic.Bool  // nothing was confirmed for a bounded time
+	progress atomic.Int64 // UnixNano of the latest batch written or confirmed
 	stateCh chan struct{}
 
 	// Owned by Run.
@@ -142,9 +143,14 @@ func New(ctx context.Context, conn Conn, buf *batch.Buffer, stats *Stats, cfg Co
 // is not failing and the server has not been found stalled.
 func (s *Sender) Accepting() bool { return !s.down.Load() && !s.stalled.Load() }
 
-// MarkStalled records that an emitter waited the whole bound for room:
+// MarkStalled records that an emitter waited since t0 for room in vain:
+// unless the Sender made progress since t0 (a batch written or confirmed),
 // emitters drop at once until the server confirms a stream again.
-func (s *Sender) MarkStalled() { s.stalled.Store(true) }
+func (s *Sender) MarkStalled(t0 time.Time) {
+	if s.progress.Load() < t0.UnixNano() {
+		s.stalled.Store(true)
+	}
+}
 
 // Run sends until closing is closed and everything held was confirmed or
 // given up (then it returns nil or an error counting what was not
@@ -365,6 +371,7 @@ func (s *Sender) send() bool {
 		return false
 	}
 	s.stats.BatchesSent.Add(1)
+	s.progress.Store(time.Now().UnixNano())
 	if len(s.unconf) == 0 {
 		s.unconfSince = time.Now()
 	}
@@ -402,6 +409,7 @@ func (s *Sender) confirm() bool {
 	s.stats.Delivered.Add(uint64(n))
 	s.window = min(s.window*2, maxWindow)
 	s.bo.Reset()
+	s.progress.Store(time.Now().UnixNano())
 	s.stalled.Store(false)
 	return true
 }
