@@ -122,8 +122,12 @@ func (c *IngressClient) enqueue(s *envSlot, e *loggregator_v2.Envelope) {
 // order (c.turn), and Emit calls that find waiters queue behind them, so
 // that no emitter is starved while others keep finding room.
 func (c *IngressClient) waitForRoom(entry []byte) {
-	if c.cfg.maxEmitWait <= 0 || !c.sender.Accepting() {
-		c.drop(&c.stats.DroppedDown, 1)
+	if !c.sender.Accepting() {
+		c.replaceOldest(entry)
+		return
+	}
+	if c.cfg.maxEmitWait <= 0 {
+		c.drop(&c.stats.DroppedFull, 1)
 		return
 	}
 	c.waiters.Add(1)
@@ -151,7 +155,7 @@ func (c *IngressClient) waitForRoom(entry []byte) {
 			return
 		}
 		if !c.sender.Accepting() {
-			c.drop(&c.stats.DroppedDown, 1)
+			c.replaceOldest(entry)
 			return
 		}
 		select {
@@ -163,6 +167,30 @@ func (c *IngressClient) waitForRoom(entry []byte) {
 			return
 		}
 	}
+}
+
+// replaceOldest runs when the buffer is full and the agent is not
+// accepting: it drops the oldest waiting batch (counted) to keep the new
+// envelope, so that what is emitted last, and in particular after the
+// agent returns, is what survives an outage. When no batch waits (all are
+// with the sender) it drops the new envelope.
+func (c *IngressClient) replaceOldest(entry []byte) {
+	for i := 0; i < 2; i++ {
+		n := c.buf.DropOldest()
+		if n == 0 {
+			break
+		}
+		c.stats.DroppedDown.Add(uint64(n))
+		switch c.buf.Add(entry) {
+		case nil:
+			c.signalDrop()
+			return
+		case batch.ErrClosed:
+			c.drop(&c.stats.DroppedClosed, 1)
+			return
+		}
+	}
+	c.drop(&c.stats.DroppedDown, 1)
 }
 
 func (c *IngressClient) drop(counter *atomic.Uint64, n int) {

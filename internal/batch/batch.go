@@ -255,6 +255,25 @@ func (b *Buffer) Requeue(bts []*Batch) {
 	b.signal()
 }
 
+// DropOldest removes the oldest waiting batch (the open one too, if it is
+// the only one), frees its room and returns its envelope count; 0 when
+// nothing waits. Batches taken by the sender are not touched.
+func (b *Buffer) DropOldest() int {
+	b.mu.Lock()
+	if len(b.queue) == 0 || b.queue[0].N == 0 {
+		b.mu.Unlock()
+		return 0
+	}
+	first := b.queue[0]
+	copy(b.queue, b.queue[1:])
+	b.queue[len(b.queue)-1] = nil
+	b.queue = b.queue[:len(b.queue)-1]
+	b.mu.Unlock()
+	n := first.N
+	b.Release(first)
+	return n
+}
+
 // Release gives back a taken batch once it was delivered or given up,
 // freeing its room. bt must not be used afterwards.
 func (b *Buffer) Release(bt *Batch) {

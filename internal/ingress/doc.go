@@ -32,8 +32,10 @@
 //
 // A restarted agent accepts data into a bounded queue before it can
 // forward anything, and the client cannot see the drops that happen there.
-// After any failure the Sender therefore paces what it sends: it starts at
-// Pace.StartRate envelopes per second and doubles the rate every
-// Pace.DoublingTime until it reaches Pace.MaxRate, after which sending is
-// unpaced again. The first connection is not paced.
+// After the connection was lost, the Sender therefore paces what it sends
+// on the new connection: it starts at Pace.StartRate envelopes per second
+// (one batch may go at once) and doubles the rate every Pace.DoublingTime
+// until it reaches Pace.MaxRate, after which sending is unpaced again. The
+// first connection is not paced, nor are new streams on a connection that
+// stayed up.
 package ingress

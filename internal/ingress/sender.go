@@ -116,6 +116,7 @@ type Sender struct {
 	bo          *backoff.Backoff
 	pace        pacer
 	holdUntil   time.Time // no stream before this (backoff)
+	paceNext    bool      // the connection was lost: pace the next stream
 	waitConn    bool      // wait for a state change before opening a stream
 	downSince   time.Time
 	wake        *time.Timer
@@ -319,7 +320,11 @@ func (s *Sender) pump(partial, draining bool) {
 // open opens a stream when the connection is ready or failing (a
 // fail-fast NewStream then returns the connection's error at once).
 func (s *Sender) open() bool {
-	switch s.conn.GetState() {
+	state := s.conn.GetState()
+	if state != connectivity.Ready && s.stats.StreamsOpened.Load() > 0 {
+		s.paceNext = true // a reconnect, not the first connection
+	}
+	switch state {
 	case connectivity.Idle:
 		s.conn.Connect()
 		s.waitConn = true
@@ -342,6 +347,10 @@ func (s *Sender) open() bool {
 		return false
 	}
 	s.stats.StreamsOpened.Add(1)
+	if s.paceNext {
+		s.paceNext = false
+		s.pace.restart(time.Now())
+	}
 	s.st, s.stCancel, s.watchdog, s.timedOut = st, cancel, wd, timedOut
 	return true
 }
@@ -415,8 +424,8 @@ func (s *Sender) confirm() bool {
 }
 
 // fail handles a broken stream: the batches sent on it and the one being
-// sent are queued again (or given up after MaxAttempts), sending is paced
-// again and the next stream waits for the connection or a backoff delay.
+// sent are queued again (or given up after MaxAttempts), and the next
+// stream waits for the connection (and is paced) or a backoff delay.
 // clean tells that the server ended the stream with an OK status.
 func (s *Sender) fail(err error, clean bool) {
 	if s.timedOut != nil && s.timedOut.Load() {
@@ -460,10 +469,10 @@ func (s *Sender) afterFailure(err error, clean bool) {
 	s.stats.StreamFailures.Add(1)
 	s.stats.SetLastError(err)
 	s.cfg.Logf("Error while flushing: %v", err)
-	s.pace.restart(time.Now())
 	switch {
 	case s.conn.GetState() != connectivity.Ready:
 		s.waitConn = true
+		s.paceNext = s.stats.StreamsOpened.Load() > 0
 	case clean:
 	default:
 		s.holdUntil = time.Now().Add(s.bo.Next())
