@@ -100,7 +100,7 @@ type Sender struct {
 	down     atomic.Bool  // the connection is in TRANSIENT_FAILURE
 	stalled  atomic.Bool  // nothing was confirmed for a bounded time
 	progress atomic.Int64 // UnixNano of the latest batch written or confirmed
-	stateCh chan struct{}
+	stateCh  chan struct{}
 
 	// Owned by Run.
 	st          Stream
