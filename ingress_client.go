@@ -165,8 +165,8 @@ func NewIngressClient(tlsConfig *tls.Config, opts ...IngressOption) (*IngressCli
 // as dropped. Otherwise it returns an error telling how many envelopes
 // were not delivered, and why. It gives up, counting the rest as dropped,
 // when the WithCloseTimeout duration (DefaultIngressCloseTimeout) passes
-// or the WithContext context ends, or once the agent has been unreachable
-// for 700 ms during CloseSend, long enough for one more connection attempt
+// or the WithContext context ends, or as soon as the agent has been
+// unreachable for 700 ms, long enough for one more connection attempt
 // (for example when its certificate is not trusted; the error then names
 // that failure).
 //

@@ -35,11 +35,11 @@ type Config struct {
 	// it once that many envelopes or bytes were sent on it (2500, 1 MiB).
 	MaxUnconfirmed      int
 	MaxUnconfirmedBytes int
-	// DownGrace is how long a drain waits for a connection that is in
-	// TRANSIENT_FAILURE before it gives up, counted from the start of the
-	// drain or of the failure, whichever is later (700 ms). It should be
-	// longer than the connection's reconnect delay, so that the drain
-	// sees one more connection attempt.
+	// DownGrace is how long a connection must have been in
+	// TRANSIENT_FAILURE for a drain to give up (700 ms); a drain that
+	// starts later gives up at once. It should be longer than the
+	// connection's reconnect delay, so that at least one more connection
+	// attempt is made.
 	DownGrace time.Duration
 	// Backoff paces stream retries on a connection that is ready.
 	Backoff backoff.Config
@@ -185,7 +185,7 @@ func (s *Sender) Run(closing <-chan struct{}) error {
 				if s.downSince.IsZero() {
 					s.downSince = now
 				}
-				if at := laterOf(s.downSince, drainStart).Add(s.cfg.DownGrace); !now.Before(at) {
+				if at := laterOf(s.downSince.Add(s.cfg.DownGrace), drainStart); !now.Before(at) {
 					err, _ := s.stats.LastError()
 					if err == nil {
 						err = errors.New("connection failing")
