@@ -170,3 +170,87 @@ func closedFlag(mu *sync.Mutex, added *int, _ int) bool {
 	defer mu.Unlock()
 	return *added < 0
 }
+
+func TestByteBound(t *testing.T) {
+	tests := []struct {
+		name     string
+		maxCount int
+		entry    int
+		want     int // entries accepted before ErrFull
+	}{
+		{"one per batch", 1, 100, 10},
+		{"ten per batch", 10, 100, 10},
+		{"large entries", 100, 400, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := batch.New(batch.Config{Capacity: 1000, MaxCount: tc.maxCount, MaxBytes: 1 << 20, MaxHeldBytes: 1024})
+			entry := make([]byte, tc.entry)
+			n := 0
+			for b.Add(entry) == nil {
+				n++
+				if n > 1000 {
+					t.Fatal("no bound")
+				}
+			}
+			if b.HeldBytes() > 1024 {
+				t.Errorf("HeldBytes = %d > 1024", b.HeldBytes())
+			}
+			if n < tc.want {
+				t.Errorf("accepted %d entries, want at least %d", n, tc.want)
+			}
+			for bt := b.Take(true); bt != nil; bt = b.Take(true) {
+				b.Release(bt)
+			}
+			if b.Held() != 0 || b.HeldBytes() > 1024 {
+				t.Errorf("after release: held %d, bytes %d", b.Held(), b.HeldBytes())
+			}
+			if err := b.Add(entry); err != nil {
+				t.Errorf("Add after release: %v", err)
+			}
+		})
+	}
+}
+
+func TestDropOldestRequeueAndRoom(t *testing.T) {
+	b := batch.New(batch.Config{Capacity: 6, MaxCount: 2, MaxBytes: 100})
+	for _, e := range []string{"a", "b", "c", "d", "e", "f"} {
+		if err := b.Add([]byte(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	room := b.Room()
+	if err := b.Add([]byte("g")); !errors.Is(err, batch.ErrFull) {
+		t.Fatalf("Add to a full buffer = %v", err)
+	}
+	taken := b.Take(false) // "ab"
+	if n := b.DropOldest(); n != 2 {
+		t.Fatalf("DropOldest = %d, want 2 (cd)", n)
+	}
+	select {
+	case <-room:
+	default:
+		t.Fatal("Room not closed after DropOldest freed room")
+	}
+	b.Requeue([]*batch.Batch{taken})
+	if bt := b.Take(false); bt == nil || string(bt.Data) != "ab" {
+		t.Fatalf("requeued batch not first: %+v", bt)
+	} else {
+		b.Release(bt)
+	}
+	if bt := b.Take(false); bt == nil || string(bt.Data) != "ef" {
+		t.Fatalf("next batch %+v, want ef", bt)
+	} else {
+		b.Release(bt)
+	}
+	if b.DropOldest() != 0 || b.Held() != 0 {
+		t.Errorf("held %d", b.Held())
+	}
+	room = b.Room()
+	b.Close()
+	select {
+	case <-room:
+	default:
+		t.Fatal("Room not closed by Close")
+	}
+}
