@@ -375,6 +375,10 @@ func (s *IngressServer) serveStream(stream grpc.ServerStream, rpc string, batch 
 			}
 			return err
 		}
+		if gen < s.stallBelow.Load() {
+			<-ctx.Done() // stalled while this message was on its way: never read
+			return ctx.Err()
+		}
 		if batch && s.cfg.abortAfter > 0 && n >= s.cfg.abortAfter {
 			return status.Errorf(codes.Unavailable, "testhelpers: stream aborted after %d batches", n)
 		}
