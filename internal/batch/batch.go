@@ -255,22 +255,28 @@ func (b *Buffer) Requeue(bts []*Batch) {
 	b.signal()
 }
 
-// DropOldest removes the oldest waiting batch (the open one too, if it is
-// the only one), frees its room and returns its envelope count; 0 when
-// nothing waits. Batches taken by the sender are not touched.
+// DropOldest removes the oldest waiting batch that was never sent (the
+// open one too, if it is the only such batch), frees its room and returns
+// its envelope count; 0 when there is none. Batches put back by Requeue
+// (Attempts above 0) may already have reached the server, so they are
+// kept; batches taken by the sender are not touched.
 func (b *Buffer) DropOldest() int {
 	b.mu.Lock()
-	if len(b.queue) == 0 || b.queue[0].N == 0 {
+	i := 0
+	for i < len(b.queue) && b.queue[i].Attempts > 0 {
+		i++
+	}
+	if i == len(b.queue) || b.queue[i].N == 0 {
 		b.mu.Unlock()
 		return 0
 	}
-	first := b.queue[0]
-	copy(b.queue, b.queue[1:])
+	victim := b.queue[i]
+	copy(b.queue[i:], b.queue[i+1:])
 	b.queue[len(b.queue)-1] = nil
 	b.queue = b.queue[:len(b.queue)-1]
 	b.mu.Unlock()
-	n := first.N
-	b.Release(first)
+	n := victim.N
+	b.Release(victim)
 	return n
 }
 

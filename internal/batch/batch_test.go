@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -122,53 +123,43 @@ func TestBufferConcurrentSafe(t *testing.T) {
 			mu.Unlock()
 		}()
 	}
+	stop := make(chan struct{})
 	done := make(chan struct{})
 	taken := 0
+	take := func(bt *batch.Batch) {
+		if len(bt.Data) != bt.N {
+			t.Errorf("batch of %d entries has %d bytes", bt.N, len(bt.Data))
+		}
+		taken += bt.N
+		b.Release(bt)
+	}
 	go func() {
 		defer close(done)
 		for {
-			select {
-			case <-b.Ready():
-			default:
-			}
-			bt := b.Take(true)
-			if bt == nil {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				if b.Held() == 0 && closedFlag(&mu, &added, writers*each) {
-					return
-				}
+			if bt := b.Take(true); bt != nil {
+				take(bt)
 				continue
 			}
-			if len(bt.Data) != bt.N {
-				t.Errorf("batch of %d entries has %d bytes", bt.N, len(bt.Data))
+			select {
+			case <-stop:
+				return
+			case <-b.Ready():
+			case <-time.After(time.Millisecond):
 			}
-			taken += bt.N
-			b.Release(bt)
 		}
 	}()
 	wg.Wait()
-	b.Close()
-	mu.Lock()
-	added = -added - 1 // signal the reader that writers are done (negative)
-	mu.Unlock()
+	close(stop)
 	<-done
-	mu.Lock()
-	want := -(added + 1)
-	mu.Unlock()
-	if taken != want {
-		t.Fatalf("took %d envelopes, added %d", taken, want)
+	b.Close()
+	for bt := b.Take(true); bt != nil; bt = b.Take(true) {
+		take(bt)
 	}
-}
-
-// closedFlag reports whether the writers finished (added was made negative).
-func closedFlag(mu *sync.Mutex, added *int, _ int) bool {
 	mu.Lock()
 	defer mu.Unlock()
-	return *added < 0
+	if taken != added || b.Held() != 0 {
+		t.Fatalf("took %d envelopes, added %d, still held %d", taken, added, b.Held())
+	}
 }
 
 func TestByteBound(t *testing.T) {
@@ -252,5 +243,26 @@ func TestDropOldestRequeueAndRoom(t *testing.T) {
 	case <-room:
 	default:
 		t.Fatal("Room not closed by Close")
+	}
+}
+
+func TestDropOldestKeepsRequeuedBatches(t *testing.T) {
+	b := batch.New(batch.Config{Capacity: 10, MaxCount: 2, MaxBytes: 100})
+	for _, e := range []string{"a", "b", "c", "d"} {
+		if err := b.Add([]byte(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := b.Take(false)
+	sent.Attempts = 1 // it broke a stream: it may have been received
+	b.Requeue([]*batch.Batch{sent})
+	if n := b.DropOldest(); n != 2 {
+		t.Fatalf("DropOldest = %d", n)
+	}
+	if bt := b.Take(false); bt == nil || string(bt.Data) != "ab" {
+		t.Fatalf("the requeued batch was dropped: %+v", bt)
+	}
+	if n := b.DropOldest(); n != 0 {
+		t.Errorf("DropOldest = %d with only a taken batch left", n)
 	}
 }
