@@ -196,10 +196,10 @@ func TestNewIngressClientHonoursWithBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Now()
 	//lint:ignore SA1019 the deprecated options are what callers pass; the test checks they are honoured.
-	c, err := loggregator.NewIngressClient(tlsConf, loggregator.WithAddr(closedAddr(t)),
-		loggregator.WithDialOptions(grpc.WithBlock(), grpc.WithTimeout(time.Second)))
+	block, timeout := grpc.WithBlock(), grpc.WithTimeout(time.Second)
+	t0 := time.Now()
+	c, err := loggregator.NewIngressClient(tlsConf, loggregator.WithAddr(closedAddr(t)), loggregator.WithDialOptions(block, timeout))
 	took := time.Since(t0)
 	t.Logf("NewIngressClient with WithBlock, WithTimeout(1s) to a closed port: %v after %v", err, took)
 	if err == nil {

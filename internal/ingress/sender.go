@@ -186,7 +186,7 @@ func (s *Sender) Run(closing <-chan struct{}) error {
 					s.downSince = now
 				}
 				if at := laterOf(s.downSince.Add(s.cfg.DownGrace), drainStart); !now.Before(at) {
-					err, _ := s.stats.LastError()
+					_, err := s.stats.LastError()
 					if err == nil {
 						err = errors.New("connection failing")
 					}

@@ -48,11 +48,11 @@ func (s *Stats) SetLastError(err error) {
 }
 
 // LastError returns the latest background error and when it happened.
-func (s *Stats) LastError() (error, time.Time) {
+func (s *Stats) LastError() (time.Time, error) {
 	if e := s.lastErr.Load(); e != nil {
-		return e.err, e.at
+		return e.at, e.err
 	}
-	return nil, time.Time{}
+	return time.Time{}, nil
 }
 
 // AddEmitWait records one Emit call that waited d.
