@@ -51,15 +51,15 @@ const (
 	// at most three attempts a second.
 	DefaultIngressReconnectDelay = 500 * time.Millisecond
 	// DefaultIngressCloseTimeout bounds how long CloseSend waits for the
-	// buffered envelopes to be delivered.
+	// buffered envelopes to be delivered and confirmed.
 	DefaultIngressCloseTimeout = 5 * time.Second
 	// DropReportInterval is the shortest time between two reports of
 	// dropped envelopes (log line and drop handler call).
 	DropReportInterval = time.Second
-	// MaxBatchSendAttempts is how many times a batch is sent on a fresh
-	// stream after the stream broke while sending it; then it is dropped
-	// and counted, so that a batch the server always rejects (too large,
-	// for example) cannot wedge the client.
+	// MaxBatchSendAttempts is how many broken or unconfirmed streams a
+	// batch may go through; then it is dropped and counted (it may have
+	// reached the server), so that a batch the server always rejects
+	// cannot wedge the client.
 	MaxBatchSendAttempts = 5
 
 	// maxBatchBytes seals a batch once its encoding reaches this size,
@@ -226,14 +226,19 @@ func WithSendTimeout(d time.Duration) IngressOption {
 }
 
 // WithDropHandler registers f to be told about dropped envelopes: those
-// refused because the buffer was full or the client closed, those that
-// could not be encoded (strings that are not valid UTF-8), and batches
-// given up after MaxBatchSendAttempts. f receives the number dropped since
-// its previous call. It runs on a goroutine of the client, never on the
-// caller's, at most once per DropReportInterval (plus a last call during
-// CloseSend), and must not block for long. The last call wins; nil removes
-// the handler. Drops are also logged to the WithLogger logger at the same
-// rate. This option is an addition to the original API.
+// that found the buffer full (after waiting, or at once while the agent
+// was not accepting, when the oldest waiting envelopes are dropped
+// instead of the new one), those emitted after CloseSend, those that could
+// not be encoded (strings that are not valid UTF-8) or were larger than
+// MaxIngressEnvelopeSize, batches given up after MaxBatchSendAttempts, and
+// envelopes still undelivered when CloseSend gave up. f receives the
+// number dropped since its previous call. It runs on a goroutine of the
+// client, never on the caller's, at most once per DropReportInterval
+// (plus a last call during CloseSend, which waits for it at most
+// DropReportInterval), and should not block for long. It may call
+// CloseSend. The last call wins; nil removes the handler. Drops are also
+// logged to the WithLogger logger at the same rate. This option is an
+// addition to the original API.
 func WithDropHandler(f func(dropped int)) IngressOption {
 	return func(c *IngressClient) { c.cfg.dropHandler = f }
 }
