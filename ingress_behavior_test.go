@@ -255,6 +255,8 @@ func TestIngressClientBadOptionValuesAreClamped(t *testing.T) {
 		{"negative flush interval", []loggregator.IngressOption{loggregator.WithBatchFlushInterval(-time.Second)}},
 		{"nanosecond flush interval", []loggregator.IngressOption{loggregator.WithBatchFlushInterval(time.Nanosecond)}},
 		{"zero buffer and close timeout", []loggregator.IngressOption{loggregator.WithBufferSize(0), loggregator.WithCloseTimeout(0)}},
+		{"zero byte bound, emit wait and send timeout", []loggregator.IngressOption{loggregator.WithBufferBytes(0), loggregator.WithMaxEmitWait(0), loggregator.WithSendTimeout(0)}},
+		{"tiny byte bound, negative emit wait and send timeout", []loggregator.IngressOption{loggregator.WithBufferBytes(1), loggregator.WithMaxEmitWait(-time.Second), loggregator.WithSendTimeout(-time.Second)}},
 		{"nil logger, context and handler", []loggregator.IngressOption{loggregator.WithLogger(nil), loggregator.WithContext(nilContext), loggregator.WithDropHandler(nil)}},
 		{"empty address", []loggregator.IngressOption{loggregator.WithAddr(srv.Addr()), loggregator.WithAddr("")}},
 	}
