@@ -2,7 +2,6 @@ package loggregator_test
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -126,54 +125,69 @@ func rawBatchSenderLoop(t *testing.T, certs *testhelpers.Certs, addr string, n i
 // envelopes with the generated types and sends them on a raw BatchSender
 // stream in batches of 100. Both go to the default testhelpers server,
 // which decodes every envelope as the agent does. It requires that
-// nothing is lost and reports the ratio of delivered envelopes per second;
-// with GO_LOGGREGATOR_LOAD=1 it requires the client to reach 1.3 times
-// the raw loop. Subtests run the burst from 1 and from 64 goroutines.
+// nothing is lost and reports the ratio of delivered envelopes per second.
+// With GO_LOGGREGATOR_LOAD=1 the two loops alternate three times (the
+// machine is shared, so single runs are noisy), the best time of each is
+// compared, and the client must reach 1.3 times the raw loop. Subtests run
+// the burst from 1 and from 64 goroutines.
 func TestIngressThroughputVersusRawStream(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("load test: skipped with -short and -race")
 	}
 	const n = 200_000
+	rounds := 1
+	if loadTest() {
+		rounds = 3
+	}
 	for _, emitters := range []int{1, 64} {
 		t.Run(fmt.Sprintf("emitters=%d", emitters), func(t *testing.T) {
 			certs := testhelpers.NewCerts(t)
-			srv := newIngressServer(t, certs)
-			rawTime := rawBatchSenderLoop(t, certs, srv.Addr(), n)
-			if got := srv.Count(); got != n {
-				t.Fatalf("raw loop: server counted %d, want %d", got, n)
-			}
+			var bestRaw, bestClient time.Duration
+			for r := 0; r < rounds; r++ {
+				srv := newIngressServer(t, certs)
+				rawTime := rawBatchSenderLoop(t, certs, srv.Addr(), n)
+				if got := srv.Count(); got != n {
+					t.Fatalf("raw loop: server counted %d, want %d", got, n)
+				}
 
-			log := &testLogger{}
-			c := newIngressClient(t, certs, srv.Addr(), loggregator.WithLogger(log))
-			t0 := time.Now()
-			var wg sync.WaitGroup
-			for g := 0; g < emitters; g++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := g; i < n; i += emitters {
-						c.EmitLog(benchLogLine, loggregator.WithSourceInfo("app-guid", "APP/PROC/WEB", "0"), loggregator.WithEnvelopeTag("k", "v"))
-					}
-				}()
+				log := &testLogger{}
+				c := newIngressClient(t, certs, srv.Addr(), loggregator.WithLogger(log))
+				t0 := time.Now()
+				var wg sync.WaitGroup
+				for g := 0; g < emitters; g++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := g; i < n; i += emitters {
+							c.EmitLog(benchLogLine, loggregator.WithSourceInfo("app-guid", "APP/PROC/WEB", "0"), loggregator.WithEnvelopeTag("k", "v"))
+						}
+					}()
+				}
+				wg.Wait()
+				emitTime := time.Since(t0)
+				if err := c.CloseSend(); err != nil {
+					t.Fatal(err)
+				}
+				clientTime := time.Since(t0)
+				received := srv.Count() - n
+				lost := n - received
+				srv.Stop()
+				t.Logf("round %d: raw BatchSender loop: %d envelopes in %v (%.0f/s)", r, n, rawTime, n/rawTime.Seconds())
+				t.Logf("round %d: IngressClient (default options, %d emitters): %d envelopes in %v incl. CloseSend (%.0f/s; Emit loop alone %v), received %d, lost %d, dropped %d",
+					r, emitters, n, clientTime, n/clientTime.Seconds(), emitTime, received, lost, c.Dropped())
+				if lost != 0 || c.Dropped() != 0 {
+					t.Errorf("%d envelopes lost, %d dropped; log:\n%s", lost, c.Dropped(), log)
+				}
+				if r == 0 || rawTime < bestRaw {
+					bestRaw = rawTime
+				}
+				if r == 0 || clientTime < bestClient {
+					bestClient = clientTime
+				}
 			}
-			wg.Wait()
-			emitTime := time.Since(t0)
-			if err := c.CloseSend(); err != nil {
-				t.Fatal(err)
-			}
-			clientTime := time.Since(t0)
-			received := srv.Count() - n
-			lost := n - received
-
-			ratio := rawTime.Seconds() / clientTime.Seconds()
-			t.Logf("raw BatchSender loop: %d envelopes in %v (%.0f/s)", n, rawTime, n/rawTime.Seconds())
-			t.Logf("IngressClient (default options, %d emitters): %d envelopes in %v incl. CloseSend (%.0f/s; Emit loop alone %v), received %d, lost %d, dropped %d",
-				emitters, n, clientTime, n/clientTime.Seconds(), emitTime, received, lost, c.Dropped())
-			t.Logf("throughput ratio IngressClient/raw = %.2f", ratio)
-			if lost != 0 || c.Dropped() != 0 {
-				t.Errorf("%d envelopes lost, %d dropped; log:\n%s", lost, c.Dropped(), log)
-			}
-			if os.Getenv("GO_LOGGREGATOR_LOAD") == "1" && ratio < 1.3 {
+			ratio := bestRaw.Seconds() / bestClient.Seconds()
+			t.Logf("throughput ratio IngressClient/raw = %.2f (best of %d: raw %v, client %v)", ratio, rounds, bestRaw, bestClient)
+			if loadTest() && ratio < 1.3 {
 				t.Errorf("ratio %.2f < 1.3", ratio)
 			}
 		})

@@ -136,8 +136,8 @@ func NewIngressClient(tlsConfig *tls.Config, opts ...IngressOption) (*IngressCli
 		FlushInterval:       c.cfg.flushInterval,
 		SendTimeout:         c.cfg.sendTimeout,
 		MaxAttempts:         MaxBatchSendAttempts,
-		MaxUnconfirmed:      max(c.cfg.bufferSize/4, int(c.cfg.batchMaxSize)),
-		MaxUnconfirmedBytes: max(c.cfg.bufferBytes/4, maxBatchBytes),
+		MaxUnconfirmed:      max(c.cfg.bufferSize/8, int(c.cfg.batchMaxSize)),
+		MaxUnconfirmedBytes: max(c.cfg.bufferBytes/8, maxBatchBytes),
 		DownGrace:           closeDownGrace,
 		Backoff: backoff.Config{
 			BaseDelay: 20 * time.Millisecond,

@@ -84,8 +84,9 @@ func (c *Config) resolve() {
 }
 
 // maxWindow caps the number of batches per stream; the envelope and byte
-// limits normally apply first.
-const maxWindow = 1 << 20
+// limits normally apply first. A window at maxWindow (ten clean streams
+// after a failure) also lets confirmations run in the background.
+const maxWindow = 1 << 10
 
 // Sender sends the batches of a batch.Buffer on BatchSender streams. Run
 // it on one goroutine; Accepting and MarkStalled are safe for concurrent
@@ -122,6 +123,11 @@ type Sender struct {
 	wake        *time.Timer
 	wakeAt      time.Time
 	raw         encode.Raw
+
+	confirming    bool // a closed stream's answer is awaited
+	confirmCancel context.CancelFunc
+	confirmed     chan confirmResult
+	confirmWG     sync.WaitGroup
 }
 
 // New returns a Sender for buf on conn. ctx ends sending for good.
@@ -131,11 +137,12 @@ func New(ctx context.Context, conn Conn, buf *batch.Buffer, stats *Stats, cfg Co
 	w.Stop()
 	s := &Sender{
 		cfg: cfg, conn: conn, buf: buf, stats: stats, ctx: ctx,
-		stateCh: make(chan struct{}, 1),
-		window:  maxWindow,
-		bo:      backoff.New(cfg.Backoff),
-		pace:    pacer{cfg: cfg.Pace},
-		wake:    w,
+		stateCh:   make(chan struct{}, 1),
+		confirmed: make(chan confirmResult, 1),
+		window:    maxWindow,
+		bo:        backoff.New(cfg.Backoff),
+		pace:      pacer{cfg: cfg.Pace},
+		wake:      w,
 	}
 	return s
 }
@@ -169,6 +176,7 @@ func (s *Sender) Run(closing <-chan struct{}) error {
 	defer wg.Wait()
 	defer wcancel()
 	defer s.wake.Stop()
+	defer s.confirmWG.Wait()
 
 	tick := time.NewTicker(s.cfg.FlushInterval)
 	defer tick.Stop()
@@ -210,6 +218,8 @@ func (s *Sender) Run(closing <-chan struct{}) error {
 			partial = draining
 		case <-s.wake.C:
 			s.wakeAt = time.Time{}
+		case r := <-s.confirmed:
+			s.finishConfirm(r)
 		case <-s.stateCh:
 			s.waitConn = false
 			if s.down.Load() {
@@ -392,37 +402,6 @@ func (s *Sender) send() bool {
 	return true
 }
 
-// confirm closes the stream and waits for the server's answer: a clean
-// one releases the unconfirmed batches as delivered.
-func (s *Sender) confirm() bool {
-	_ = s.st.CloseSend() // never blocks; an error shows in RecvMsg
-	s.watchdog.Reset(s.cfg.SendTimeout)
-	var resp response
-	err := s.st.RecvMsg(&resp)
-	s.watchdog.Stop()
-	if !cleanEnd(err) || s.timedOut.Load() {
-		if err == nil {
-			err = errors.New("no answer")
-		}
-		s.fail(fmt.Errorf("server did not confirm the stream: %w", err), false)
-		return false
-	}
-	s.closeStream()
-	n := 0
-	for i, b := range s.unconf {
-		n += b.N
-		s.buf.Release(b)
-		s.unconf[i] = nil
-	}
-	s.unconf, s.unconfN, s.unconfBytes = s.unconf[:0], 0, 0
-	s.stats.Delivered.Add(uint64(n))
-	s.window = min(s.window*2, maxWindow)
-	s.bo.Reset()
-	s.progress.Store(time.Now().UnixNano())
-	s.stalled.Store(false)
-	return true
-}
-
 // fail handles a broken stream: the batches sent on it and the one being
 // sent are queued again (or given up after MaxAttempts), and the next
 // stream waits for the connection (and is paced) or a backoff delay.
@@ -438,7 +417,17 @@ func (s *Sender) fail(err error, clean bool) {
 	if s.pending != nil {
 		bts = append(bts, s.pending)
 	}
-	keep := bts[:0]
+	s.requeue(bts, err)
+	clear(bts)
+	s.unconf, s.unconfN, s.unconfBytes, s.pending = s.unconf[:0], 0, 0, nil
+	s.afterFailure(err, clean)
+}
+
+// requeue puts batches that were on a failed stream back at the front of
+// the queue, giving up (and counting) those that reached MaxAttempts, and
+// restarts the window at one batch.
+func (s *Sender) requeue(bts []*batch.Batch, err error) {
+	keep := make([]*batch.Batch, 0, len(bts))
 	given := 0
 	for _, b := range bts {
 		b.Attempts++
@@ -451,15 +440,12 @@ func (s *Sender) fail(err error, clean bool) {
 	}
 	s.stats.BatchesRetried.Add(uint64(len(keep)))
 	s.buf.Requeue(keep)
-	clear(bts)
-	s.unconf, s.unconfN, s.unconfBytes, s.pending = s.unconf[:0], 0, 0, nil
 	s.window = 1
 	if given > 0 {
 		s.stats.DroppedGivenUp.Add(uint64(given))
 		s.cfg.Logf("Error while flushing: %v; dropping %d envelopes after %d attempts", err, given, s.cfg.MaxAttempts)
 		s.cfg.OnDrop()
 	}
-	s.afterFailure(err, clean)
 }
 
 // afterFailure logs err and decides when to try again: at once after a
@@ -495,6 +481,18 @@ func (s *Sender) stop(cause error) error {
 	release := func(b *batch.Batch) {
 		n += b.N
 		s.buf.Release(b)
+	}
+	if s.confirming {
+		s.confirmCancel()
+		r := <-s.confirmed
+		s.confirming = false
+		if r.clean {
+			s.deliver(r.batches)
+		} else {
+			for _, b := range r.batches {
+				release(b)
+			}
+		}
 	}
 	for _, b := range s.unconf {
 		release(b)
