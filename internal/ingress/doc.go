@@ -12,9 +12,12 @@
 // "EOF"); only then are they released as delivered. It closes and replaces
 // the stream whenever the unconfirmed batches reach a window (a number of
 // batches, MaxUnconfirmed envelopes or bytes) or are older than
-// ConfirmInterval. When a stream breaks instead, its unconfirmed batches
-// and the one being sent go back to the front of the queue and are sent
-// again on the next stream, so the server may receive some of them twice.
+// ConfirmInterval. While streams are healthy the answer is awaited in the
+// background and the next stream starts at once; after a failure it is
+// awaited before the next stream. When a stream breaks instead, or its
+// answer is an error, its unconfirmed batches and the one being sent go
+// back to the front of the queue and are sent again on the next stream,
+// so the server may receive some of them twice.
 // Each such failure counts as an attempt for those batches; a batch that
 // reaches MaxAttempts is given up and counted. After a failure the window
 // restarts at one batch and doubles with every confirmed stream, so that a
