@@ -77,6 +77,7 @@ type IngressServerOption func(*ingressServerConfig)
 
 type ingressServerConfig struct {
 	countOnly  bool
+	discard    bool
 	serverOpts []grpc.ServerOption
 	agent      *AgentQueue
 	abortAfter int
@@ -88,6 +89,15 @@ type ingressServerConfig struct {
 // stay empty. This keeps the server cheap in load tests.
 func WithIngressCountOnly() IngressServerOption {
 	return func(c *ingressServerConfig) { c.countOnly = true }
+}
+
+// WithIngressDiscard makes the server decode every envelope, as the
+// agent does, and then forget it instead of recording it: Count and
+// WaitForCount work as usual; Envelopes and Records stay empty. Use it for
+// load tests that must pay the agent's decoding cost without the memory
+// of recording millions of envelopes.
+func WithIngressDiscard() IngressServerOption {
+	return func(c *ingressServerConfig) { c.discard = true }
 }
 
 // WithIngressServerOptions adds gRPC server options (appended after the
@@ -333,6 +343,9 @@ func (s *IngressServer) receive(rpc string, raw []byte, batch bool) error {
 			return err
 		}
 		recs = append(recs, IngressRecord{RPC: rpc, Envelope: &e})
+	}
+	if s.cfg.discard {
+		recs = nil
 	}
 	if s.agent != nil {
 		ok := s.agent.admit(n)
