@@ -49,9 +49,9 @@
 // One goroutine sends the buffer in batches (WithBatchMaxSize envelopes or
 // WithBatchFlushInterval) on a BatchSender stream. As the agent confirms a
 // stream only when it ends, the client closes and replaces its stream
-// every few thousand envelopes or 250 ms and releases a batch only once
-// its stream was answered cleanly (the agent's usual Unknown "EOF"
-// included). When a stream breaks, its unconfirmed batches are sent again
+// once an eighth of the buffer was sent on it or after 250 ms, and
+// releases a batch only once its stream was answered cleanly (the agent's
+// usual Unknown "EOF" included). When a stream breaks, its unconfirmed batches are sent again
 // on the next one, so the agent may receive some envelopes twice; a batch
 // that fails MaxBatchSendAttempts times is dropped and counted. Every step
 // of sending is bounded by WithSendTimeout (DefaultIngressSendTimeout), so
