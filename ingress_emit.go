@@ -42,6 +42,10 @@ func newEnvSlot() *envSlot {
 	}
 }
 
+// emitWaitMargin is how much earlier than the bound a waiting Emit gives
+// up, to leave room for scheduling.
+const emitWaitMargin = 5 * time.Millisecond
+
 // maxPooledBytes limits what a pooled slot keeps after a large envelope.
 const maxPooledBytes = 64 << 10
 
@@ -133,7 +137,9 @@ func (c *IngressClient) waitForRoom(entry []byte) {
 	c.waiters.Add(1)
 	defer c.waiters.Add(-1)
 	t0 := time.Now()
-	timer := time.NewTimer(c.cfg.maxEmitWait)
+	// Fire a little early, so that the call as a whole, scheduling
+	// included, stays within the bound.
+	timer := time.NewTimer(max(c.cfg.maxEmitWait-emitWaitMargin, c.cfg.maxEmitWait/2))
 	defer timer.Stop()
 	select {
 	case c.turn <- struct{}{}:
