@@ -34,6 +34,9 @@ var (
 	ErrClosed = errors.New("batch: buffer closed")
 )
 
+// maxFree is the most released batches kept for reuse.
+const maxFree = 256
+
 // minBatchCap is the smallest capacity a new batch is given.
 const minBatchCap = 512
 
@@ -289,8 +292,9 @@ func (b *Buffer) Release(bt *Batch) {
 	b.mu.Lock()
 	b.held -= bt.N
 	bt.N, bt.Attempts, bt.Data, bt.closed = 0, 0, bt.Data[:0], false
-	// Keep a few batches for reuse (still charged); let the others go.
-	if len(b.free) < 4 && cap(bt.Data) <= b.cfg.MaxBytes {
+	// Keep batches for reuse: they stay charged against MaxHeldBytes, and
+	// fits lets them go when new data needs the room.
+	if len(b.free) < maxFree && cap(bt.Data) <= b.cfg.MaxBytes {
 		b.free = append(b.free, bt)
 	} else {
 		b.heldBytes -= cap(bt.Data)
