@@ -24,29 +24,53 @@
 // IngressClient sends envelopes to a Loggregator agent over the v2 gRPC
 // API. Build its TLS configuration with NewIngressTLSConfig(caPath,
 // certPath, keyPath) and create it with NewIngressClient(tlsConfig,
-// opts...). The connection is made lazily: an agent that is not running yet
-// is not an error, only invalid configuration is.
+// opts...). The connection starts in the background: an agent that is not
+// running yet is not an error, only invalid configuration is (unless
+// WithDialOptions includes grpc.WithBlock).
 //
 // EmitLog, EmitGauge, EmitCounter, EmitTimer and Emit are safe for
-// concurrent use and never block: each encodes its envelope into a bounded
-// buffer (DefaultIngressBufferSize envelopes, see WithBufferSize) and
-// returns at once, whatever the agent does. One goroutine sends the buffer
-// in batches on a long-lived BatchSender stream when a batch reaches
-// WithBatchMaxSize envelopes or WithBatchFlushInterval elapses; it reopens a
-// broken stream with exponential backoff and jitter and retries the batch
-// that failed. Envelopes that find the buffer full, or come after
-// CloseSend, are dropped: Dropped counts them, WithDropHandler hears of
-// them off the caller's goroutine, and the WithLogger logger reports them
-// at a bounded rate. EmitEvent is the exception: a synchronous unary Send
-// on the caller's context that returns the RPC's error.
+// concurrent use. Each encodes its envelope into a buffer bounded in
+// envelopes (DefaultIngressBufferSize, WithBufferSize) and in bytes
+// (DefaultIngressBufferBytes, WithBufferBytes) and returns. The rule when
+// the buffer is full is this: while the agent is accepting data, Emit
+// waits for room, so a burst of any size to a healthy agent loses
+// nothing; it never waits longer than DefaultIngressMaxEmitWait (1 s,
+// WithMaxEmitWait), and WithDropWhenFull makes it never wait at all. When
+// the agent is down, unreachable or failing TLS, or a wait ran out without
+// the agent accepting anything, Emit does not wait: it drops the oldest
+// waiting envelopes (or, if none can go, the new one) at once, counts them
+// and reports them, until the agent accepts data again. Dropped counts
+// every drop, WithDropHandler hears of them off the caller's goroutine,
+// and the WithLogger logger reports them at a bounded rate. Envelopes
+// larger than MaxIngressEnvelopeSize, the agent's limit, are dropped at
+// Emit as invalid. EmitEvent is the exception to all this: a synchronous
+// unary Send on the caller's context that returns the RPC's error.
 //
-// CloseSend delivers everything still buffered, closes the stream, waits
-// for the agent to acknowledge it and closes the client's gRPC connection;
-// it returns nil when everything was delivered. When the agent is
-// unreachable or stalled it gives up after WithCloseTimeout
-// (DefaultIngressCloseTimeout) or when the WithContext context ends, and
-// returns an error saying how many envelopes were not delivered. A second
-// call returns ErrIngressClientClosed.
+// One goroutine sends the buffer in batches (WithBatchMaxSize envelopes or
+// WithBatchFlushInterval) on a BatchSender stream. As the agent confirms a
+// stream only when it ends, the client closes and replaces its stream
+// once an eighth of the buffer was sent on it or after 250 ms, and
+// releases a batch only once its stream was answered cleanly (the agent's
+// usual Unknown "EOF" included). When a stream breaks, its unconfirmed batches are sent again
+// on the next one, so the agent may receive some envelopes twice; a batch
+// that fails MaxBatchSendAttempts times is dropped and counted. Every step
+// of sending is bounded by WithSendTimeout (DefaultIngressSendTimeout), so
+// a hung agent costs a failed attempt, not a wedged client. gRPC
+// reconnects the connection every DefaultIngressReconnectDelay (±20%)
+// while the agent is away, and after a reconnect the client replays what
+// it buffered at a rate that starts at 1,000 envelopes/s and doubles every
+// 500 ms, so that a restarted agent's 10,000-envelope queue does not
+// overrun.
+//
+// CloseSend sends everything still buffered, waits for the agent to
+// confirm it and closes the client's gRPC connection. It returns nil when
+// every envelope accepted by an Emit call was confirmed by the agent or
+// counted in Dropped. Otherwise it gives up after WithCloseTimeout
+// (DefaultIngressCloseTimeout), when the WithContext context ends, or
+// within a second when the agent is unreachable (a certificate it does not
+// trust, for example), and returns an error naming the cause and the
+// number of envelopes not delivered, which are counted as dropped. A
+// second call returns ErrIngressClientClosed.
 //
 // The Emit options (WithSourceInfo, WithGaugeValue, WithEnvelopeTag, ...)
 // edit a v2 envelope, or the v1 client's envelopes; applied to any other

@@ -9,6 +9,14 @@ import (
 )
 
 // EmitLogOption is the option type passed into EmitLog.
+//
+// What an option may do, for this and the other Emit option types: it
+// runs on the caller's goroutine during the Emit call and may change the
+// message, including replacing its slices, maps and sub-messages with its
+// own; the IngressClient never writes into memory an option installed,
+// and drops unknown fields an option set once the call is over. It must
+// not keep the message, or anything the client put in it, after it
+// returns: the client reuses that memory for later Emit calls.
 type EmitLogOption func(proto.Message)
 
 // EmitGaugeOption is the option type passed into EmitGauge.

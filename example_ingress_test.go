@@ -113,12 +113,14 @@ func ExampleIngressClient_Emit() {
 }
 
 // WithDropHandler learns about envelopes dropped because the buffer was
-// full or the client was closed.
+// full, the client was closed, or CloseSend gave up on them.
+// WithDropWhenFull makes Emit drop at once instead of waiting for room.
 func ExampleWithDropHandler() {
 	var reported atomic.Int64 // the handler may be called more than once
 	client, err := loggregator.NewIngressClient(nil,
 		loggregator.WithAddr("127.0.0.1:1"), // nothing listens here
 		loggregator.WithBufferSize(10),
+		loggregator.WithDropWhenFull(),
 		loggregator.WithCloseTimeout(100*time.Millisecond),
 		loggregator.WithDropHandler(func(dropped int) { reported.Add(int64(dropped)) }),
 	)
@@ -128,10 +130,10 @@ func ExampleWithDropHandler() {
 	for i := 0; i < 15; i++ {
 		client.EmitLog("no room for the last five")
 	}
-	err = client.CloseSend() // reports the drops, then gives up on the rest
+	err = client.CloseSend() // gives up on the ten buffered, then reports all drops
 	fmt.Println("undelivered:", err != nil)
 	fmt.Println("dropped:", client.Dropped(), "reported:", reported.Load())
 	// Output:
 	// undelivered: true
-	// dropped: 5 reported: 5
+	// dropped: 15 reported: 15
 }

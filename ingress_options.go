@@ -22,19 +22,44 @@ const (
 	// positive values are raised to it.
 	MinBatchFlushInterval = time.Millisecond
 	// DefaultIngressBufferSize is the number of envelopes the IngressClient
-	// holds while they wait to be sent (including a batch being retried).
-	// Envelopes emitted while it is full are dropped and counted.
+	// holds while they wait to be sent or confirmed (including batches
+	// being retried).
 	DefaultIngressBufferSize = 10000
+	// DefaultIngressBufferBytes bounds the memory of the buffer: the batch
+	// memory it references, allocated on demand, never exceeds it.
+	DefaultIngressBufferBytes = 16 << 20
+	// MinIngressBufferBytes is the smallest byte bound; smaller values of
+	// WithBufferBytes are raised to it, so that an envelope of the maximum
+	// size always fits.
+	MinIngressBufferBytes = 2 * MaxIngressEnvelopeSize
+	// MaxIngressEnvelopeSize is the largest encoded envelope, counting its
+	// few bytes of batch framing, that the client accepts. A batch holding
+	// it stays within gRPC's default 4 MiB receive limit, the agent's
+	// limit. Larger envelopes are dropped at Emit and counted as invalid.
+	MaxIngressEnvelopeSize = 4<<20 - 64
+	// DefaultIngressMaxEmitWait bounds how long an Emit call waits for
+	// room in a full buffer while the agent is accepting data.
+	DefaultIngressMaxEmitWait = time.Second
+	// DefaultIngressSendTimeout bounds each blocking step of sending:
+	// opening a stream, writing one batch, and the agent's answer when a
+	// stream is closed. A step that overruns it counts as a failed
+	// attempt and the stream is replaced.
+	DefaultIngressSendTimeout = 5 * time.Second
+	// DefaultIngressReconnectDelay is the delay between two connection
+	// attempts while the agent is unreachable (randomly ±20%), so a
+	// returning agent is found within about 600 ms and an absent one sees
+	// at most three attempts a second.
+	DefaultIngressReconnectDelay = 500 * time.Millisecond
 	// DefaultIngressCloseTimeout bounds how long CloseSend waits for the
-	// buffered envelopes to be delivered.
+	// buffered envelopes to be delivered and confirmed.
 	DefaultIngressCloseTimeout = 5 * time.Second
 	// DropReportInterval is the shortest time between two reports of
 	// dropped envelopes (log line and drop handler call).
 	DropReportInterval = time.Second
-	// MaxBatchSendAttempts is how many times a batch is sent on a fresh
-	// stream after the stream broke while sending it; then it is dropped
-	// and counted, so that a batch the server always rejects (too large,
-	// for example) cannot wedge the client.
+	// MaxBatchSendAttempts is how many broken or unconfirmed streams a
+	// batch may go through; then it is dropped and counted (it may have
+	// reached the server), so that a batch the server always rejects
+	// cannot wedge the client.
 	MaxBatchSendAttempts = 5
 
 	// maxBatchBytes seals a batch once its encoding reaches this size,
@@ -54,6 +79,9 @@ type ingressConfig struct {
 	batchMaxSize  uint
 	flushInterval time.Duration
 	bufferSize    int
+	bufferBytes   int
+	maxEmitWait   time.Duration
+	sendTimeout   time.Duration
 	closeTimeout  time.Duration
 	ctx           context.Context
 	dialOpts      []grpc.DialOption
@@ -68,6 +96,9 @@ func defaultIngressConfig() ingressConfig {
 		batchMaxSize:  DefaultBatchMaxSize,
 		flushInterval: DefaultBatchFlushInterval,
 		bufferSize:    DefaultIngressBufferSize,
+		bufferBytes:   DefaultIngressBufferBytes,
+		maxEmitWait:   DefaultIngressMaxEmitWait,
+		sendTimeout:   DefaultIngressSendTimeout,
 		closeTimeout:  DefaultIngressCloseTimeout,
 		ctx:           context.Background(),
 	}
@@ -93,6 +124,13 @@ func (c *ingressConfig) resolve() {
 	c.flushInterval = max(c.flushInterval, MinBatchFlushInterval)
 	if c.closeTimeout <= 0 {
 		c.closeTimeout = DefaultIngressCloseTimeout
+	}
+	if c.bufferBytes <= 0 {
+		c.bufferBytes = DefaultIngressBufferBytes
+	}
+	c.bufferBytes = max(c.bufferBytes, MinIngressBufferBytes)
+	if c.sendTimeout <= 0 {
+		c.sendTimeout = DefaultIngressSendTimeout
 	}
 	if c.ctx == nil {
 		c.ctx = context.Background()
@@ -138,23 +176,69 @@ func WithBatchFlushInterval(d time.Duration) IngressOption {
 }
 
 // WithBufferSize sets how many envelopes the client holds while they wait
-// to be sent, counting a batch that is being retried. Emit calls made
-// while the buffer is full drop their envelope (see WithDropHandler). The
-// default is DefaultIngressBufferSize (10000); values below 1 select it.
-// This option is an addition to the original API.
+// to be sent or confirmed, counting batches being retried. Emit calls made
+// while the buffer is full wait for room (see WithMaxEmitWait) or drop
+// their envelope (see WithDropHandler). The default is
+// DefaultIngressBufferSize (10000); values below 1 select it. This option
+// is an addition to the original API.
 func WithBufferSize(n int) IngressOption {
 	return func(c *IngressClient) { c.cfg.bufferSize = n }
 }
 
+// WithBufferBytes bounds the memory of the buffer in bytes: the batch
+// memory it references, allocated on demand, stays within n, whatever the
+// size of the envelopes. The buffer is full when either this bound or
+// WithBufferSize is reached. The default is DefaultIngressBufferBytes
+// (16 MiB); zero or negative values select it and values below
+// MinIngressBufferBytes are raised to it. The last call wins. gRPC's own
+// transport buffers (up to its flow-control window) come on top. This
+// option is an addition to the original API.
+func WithBufferBytes(n int) IngressOption {
+	return func(c *IngressClient) { c.cfg.bufferBytes = n }
+}
+
+// WithMaxEmitWait bounds how long an Emit call waits for room when the
+// buffer is full. It waits only while the agent is accepting data: while
+// the connection is failing, or after a wait ran out without the agent
+// confirming anything, Emit drops at once until the agent confirms data
+// again. The default is DefaultIngressMaxEmitWait (1 s); zero or negative
+// values make Emit never wait, as WithDropWhenFull does. The last call
+// wins. This option is an addition to the original API.
+func WithMaxEmitWait(d time.Duration) IngressOption {
+	return func(c *IngressClient) { c.cfg.maxEmitWait = d }
+}
+
+// WithDropWhenFull makes Emit calls never wait: an envelope that finds the
+// buffer full is dropped and counted at once. It is WithMaxEmitWait(0).
+// This option is an addition to the original API.
+func WithDropWhenFull() IngressOption {
+	return WithMaxEmitWait(0)
+}
+
+// WithSendTimeout bounds each blocking step of sending: opening a stream,
+// writing one batch and waiting for the agent's answer when a stream is
+// closed. A step that overruns it counts as a failed attempt; the stream
+// is replaced and its batches are sent again. The default is
+// DefaultIngressSendTimeout (5 s); zero or negative values select it. The
+// last call wins. This option is an addition to the original API.
+func WithSendTimeout(d time.Duration) IngressOption {
+	return func(c *IngressClient) { c.cfg.sendTimeout = d }
+}
+
 // WithDropHandler registers f to be told about dropped envelopes: those
-// refused because the buffer was full or the client closed, those that
-// could not be encoded (strings that are not valid UTF-8), and batches
-// given up after MaxBatchSendAttempts. f receives the number dropped since
-// its previous call. It runs on a goroutine of the client, never on the
-// caller's, at most once per DropReportInterval (plus a last call during
-// CloseSend), and must not block for long. The last call wins; nil removes
-// the handler. Drops are also logged to the WithLogger logger at the same
-// rate. This option is an addition to the original API.
+// that found the buffer full (after waiting, or at once while the agent
+// was not accepting, when the oldest waiting envelopes are dropped
+// instead of the new one), those emitted after CloseSend, those that could
+// not be encoded (strings that are not valid UTF-8) or were larger than
+// MaxIngressEnvelopeSize, batches given up after MaxBatchSendAttempts, and
+// envelopes still undelivered when CloseSend gave up. f receives the
+// number dropped since its previous call. It runs on a goroutine of the
+// client, never on the caller's, at most once per DropReportInterval
+// (plus a last call during CloseSend, which waits for it at most
+// DropReportInterval), and should not block for long. It may call
+// CloseSend. The last call wins; nil removes the handler. Drops are also
+// logged to the WithLogger logger at the same rate. This option is an
+// addition to the original API.
 func WithDropHandler(f func(dropped int)) IngressOption {
 	return func(c *IngressClient) { c.cfg.dropHandler = f }
 }
@@ -177,10 +261,26 @@ func WithContext(ctx context.Context) IngressOption {
 }
 
 // WithDialOptions allows for configuration of grpc dial options. Calls
-// accumulate (each appends). The client's TLS transport credentials are
-// added after them, so they replace any transport credentials given here.
+// accumulate (each appends); nil options are ignored.
+//
+// The client dials with grpc.DialContext on the WithContext context, so
+// the options mean what they mean to grpc.Dial: grpc.WithBlock makes
+// NewIngressClient wait for the connection and return an error if it
+// cannot be made (within grpc.WithTimeout, if given). What differs from
+// calling grpc.Dial with the same options: the client's options come
+// first, so these override them, namely grpc.WithConnectParams (the
+// client's reconnect delay is DefaultIngressReconnectDelay); the client's
+// TLS transport credentials are added after them, so they replace any
+// transport credentials given here; and the BatchSender stream uses the
+// client's own codec for pre-encoded batches, whatever codec options say.
 func WithDialOptions(opts ...grpc.DialOption) IngressOption {
-	return func(c *IngressClient) { c.cfg.dialOpts = append(c.cfg.dialOpts, opts...) }
+	return func(c *IngressClient) {
+		for _, o := range opts {
+			if o != nil {
+				c.cfg.dialOpts = append(c.cfg.dialOpts, o)
+			}
+		}
+	}
 }
 
 // WithLogger allows for the configuration of a logger. By default, the

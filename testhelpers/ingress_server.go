@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"code.cloudfoundry.org/go-loggregator/internal/encode"
@@ -42,13 +44,22 @@ type IngressRecord struct {
 // server on 127.0.0.1 implementing loggregator.v2.Ingress (Sender,
 // BatchSender and Send) that records every envelope it receives.
 //
+// By default it decodes every envelope, as the agent does, and answers a
+// closed stream with status OK. WithIngressCountOnly skips decoding (use
+// it only to measure a client in isolation); WithIngressAgentQueue adds the
+// agent's bounded queue, drain rate and start-up delay, and its
+// Unknown "EOF" answer; WithIngressAbortAfter ends streams early.
+//
 // Its methods are safe for concurrent use. Stop it when done.
 type IngressServer struct {
 	certs *Certs
 	cfg   ingressServerConfig
 	addr  string
 
-	count atomic.Int64
+	count      atomic.Int64
+	agent      *agentQueue  // non-nil in agent-like mode
+	streamGen  atomic.Int64 // number of the latest stream opened
+	stallBelow atomic.Int64 // streams numbered below it are stalled
 
 	mu      sync.Mutex
 	srv     *grpc.Server
@@ -58,6 +69,7 @@ type IngressServer struct {
 	stall   chan struct{} // non-nil while stalled; closed by Stall(false)
 	streams int
 	stopped bool
+	down    bool
 }
 
 // IngressServerOption configures an IngressServer.
@@ -65,7 +77,10 @@ type IngressServerOption func(*ingressServerConfig)
 
 type ingressServerConfig struct {
 	countOnly  bool
+	discard    bool
 	serverOpts []grpc.ServerOption
+	agent      *AgentQueue
+	abortAfter int
 }
 
 // WithIngressCountOnly makes the server count envelopes without decoding
@@ -74,6 +89,15 @@ type ingressServerConfig struct {
 // stay empty. This keeps the server cheap in load tests.
 func WithIngressCountOnly() IngressServerOption {
 	return func(c *ingressServerConfig) { c.countOnly = true }
+}
+
+// WithIngressDiscard makes the server decode every envelope, as the
+// agent does, and then forget it instead of recording it: Count and
+// WaitForCount work as usual; Envelopes and Records stay empty. Use it for
+// load tests that must pay the agent's decoding cost without the memory
+// of recording millions of envelopes.
+func WithIngressDiscard() IngressServerOption {
+	return func(c *ingressServerConfig) { c.discard = true }
 }
 
 // WithIngressServerOptions adds gRPC server options (appended after the
@@ -100,6 +124,9 @@ func NewIngressServer(certs *Certs, opts ...IngressServerOption) (*IngressServer
 		return nil, fmt.Errorf("testhelpers: listen: %w", err)
 	}
 	s.addr = lis.Addr().String()
+	if s.cfg.agent != nil {
+		s.agent = &agentQueue{cfg: *s.cfg.agent}
+	}
 	s.mu.Lock()
 	s.serveLocked(lis)
 	s.mu.Unlock()
@@ -115,6 +142,9 @@ func (s *IngressServer) serveLocked(lis net.Listener) {
 	srv := grpc.NewServer(opts...)
 	srv.RegisterService(&ingressServiceDesc, s)
 	s.srv = srv
+	if s.agent != nil {
+		s.agent.start()
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -198,13 +228,40 @@ func (s *IngressServer) Stall(stalled bool) {
 // Restart stops the server, ending every connection and stream, and
 // starts it again on the same address. Recorded envelopes are kept.
 func (s *IngressServer) Restart() error {
+	s.Down()
+	return s.Up()
+}
+
+// Down stops serving, ending every connection and stream and closing the
+// listener, as an agent that went away; Up brings it back on the same
+// address. Recorded envelopes are kept. Down on a server that is down or
+// stopped does nothing.
+func (s *IngressServer) Down() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped || s.down {
+		return
+	}
+	s.down = true
+	s.srv.Stop()
+	s.wg.Wait()
+	if s.agent != nil {
+		s.agent.halt()
+	}
+}
+
+// Up listens again on the server's address after Down and serves (in
+// agent-like mode with an empty queue and a new start-up delay). It does
+// nothing on a server that is up.
+func (s *IngressServer) Up() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
-		return errors.New("testhelpers: Restart of a stopped IngressServer")
+		return errors.New("testhelpers: Up of a stopped IngressServer")
 	}
-	s.srv.Stop()
-	s.wg.Wait()
+	if !s.down {
+		return nil
+	}
 	var lis net.Listener
 	var err error
 	for i := 0; i < 50; i++ {
@@ -216,6 +273,7 @@ func (s *IngressServer) Restart() error {
 	if err != nil {
 		return fmt.Errorf("testhelpers: listen again on %s: %w", s.addr, err)
 	}
+	s.down = false
 	s.serveLocked(lis)
 	return nil
 }
@@ -229,8 +287,13 @@ func (s *IngressServer) Stop() {
 		return
 	}
 	s.stopped = true
-	s.srv.Stop()
-	s.wg.Wait()
+	if !s.down {
+		s.srv.Stop()
+		s.wg.Wait()
+		if s.agent != nil {
+			s.agent.halt()
+		}
+	}
 	if s.stall != nil {
 		close(s.stall)
 		s.stall = nil
@@ -281,6 +344,16 @@ func (s *IngressServer) receive(rpc string, raw []byte, batch bool) error {
 		}
 		recs = append(recs, IngressRecord{RPC: rpc, Envelope: &e})
 	}
+	if s.cfg.discard {
+		recs = nil
+	}
+	if s.agent != nil {
+		ok := s.agent.admit(n)
+		if len(recs) > ok {
+			recs = recs[:ok]
+		}
+		n = ok
+	}
 	s.mu.Lock()
 	s.records = append(s.records, recs...)
 	s.count.Add(int64(n))
@@ -294,17 +367,33 @@ func (s *IngressServer) serveStream(stream grpc.ServerStream, rpc string, batch 
 	s.mu.Lock()
 	s.streams++
 	s.mu.Unlock()
+	gen := s.streamGen.Add(1)
 	ctx := stream.Context()
 	var raw encode.Raw
-	for {
+	for n := 0; ; n++ {
 		if !s.waitUnstalled(ctx) {
+			return ctx.Err()
+		}
+		if gen < s.stallBelow.Load() {
+			<-ctx.Done() // stalled for good by StallOpenStreams
 			return ctx.Err()
 		}
 		if err := stream.RecvMsg(&raw); err != nil {
 			if errors.Is(err, io.EOF) {
+				if s.agent != nil {
+					// What the Loggregator agent answers.
+					return status.Error(codes.Unknown, "EOF")
+				}
 				return stream.SendMsg(resp)
 			}
 			return err
+		}
+		if gen < s.stallBelow.Load() {
+			<-ctx.Done() // stalled while this message was on its way: never read
+			return ctx.Err()
+		}
+		if batch && s.cfg.abortAfter > 0 && n >= s.cfg.abortAfter {
+			return status.Errorf(codes.Unavailable, "testhelpers: stream aborted after %d batches", n)
 		}
 		if err := s.receive(rpc, raw.Bytes, batch); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -122,51 +123,146 @@ func TestBufferConcurrentSafe(t *testing.T) {
 			mu.Unlock()
 		}()
 	}
+	stop := make(chan struct{})
 	done := make(chan struct{})
 	taken := 0
+	take := func(bt *batch.Batch) {
+		if len(bt.Data) != bt.N {
+			t.Errorf("batch of %d entries has %d bytes", bt.N, len(bt.Data))
+		}
+		taken += bt.N
+		b.Release(bt)
+	}
 	go func() {
 		defer close(done)
 		for {
-			select {
-			case <-b.Ready():
-			default:
-			}
-			bt := b.Take(true)
-			if bt == nil {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				if b.Held() == 0 && closedFlag(&mu, &added, writers*each) {
-					return
-				}
+			if bt := b.Take(true); bt != nil {
+				take(bt)
 				continue
 			}
-			if len(bt.Data) != bt.N {
-				t.Errorf("batch of %d entries has %d bytes", bt.N, len(bt.Data))
+			select {
+			case <-stop:
+				return
+			case <-b.Ready():
+			case <-time.After(time.Millisecond):
 			}
-			taken += bt.N
-			b.Release(bt)
 		}
 	}()
 	wg.Wait()
-	b.Close()
-	mu.Lock()
-	added = -added - 1 // signal the reader that writers are done (negative)
-	mu.Unlock()
+	close(stop)
 	<-done
+	b.Close()
+	for bt := b.Take(true); bt != nil; bt = b.Take(true) {
+		take(bt)
+	}
 	mu.Lock()
-	want := -(added + 1)
-	mu.Unlock()
-	if taken != want {
-		t.Fatalf("took %d envelopes, added %d", taken, want)
+	defer mu.Unlock()
+	if taken != added || b.Held() != 0 {
+		t.Fatalf("took %d envelopes, added %d, still held %d", taken, added, b.Held())
 	}
 }
 
-// closedFlag reports whether the writers finished (added was made negative).
-func closedFlag(mu *sync.Mutex, added *int, _ int) bool {
-	mu.Lock()
-	defer mu.Unlock()
-	return *added < 0
+func TestByteBound(t *testing.T) {
+	tests := []struct {
+		name     string
+		maxCount int
+		entry    int
+		want     int // entries accepted before ErrFull
+	}{
+		{"one per batch", 1, 100, 10},
+		{"ten per batch", 10, 100, 10},
+		{"large entries", 100, 400, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := batch.New(batch.Config{Capacity: 1000, MaxCount: tc.maxCount, MaxBytes: 1 << 20, MaxHeldBytes: 1024})
+			entry := make([]byte, tc.entry)
+			n := 0
+			for b.Add(entry) == nil {
+				n++
+				if n > 1000 {
+					t.Fatal("no bound")
+				}
+			}
+			if b.HeldBytes() > 1024 {
+				t.Errorf("HeldBytes = %d > 1024", b.HeldBytes())
+			}
+			if n < tc.want {
+				t.Errorf("accepted %d entries, want at least %d", n, tc.want)
+			}
+			for bt := b.Take(true); bt != nil; bt = b.Take(true) {
+				b.Release(bt)
+			}
+			if b.Held() != 0 || b.HeldBytes() > 1024 {
+				t.Errorf("after release: held %d, bytes %d", b.Held(), b.HeldBytes())
+			}
+			if err := b.Add(entry); err != nil {
+				t.Errorf("Add after release: %v", err)
+			}
+		})
+	}
+}
+
+func TestDropOldestRequeueAndRoom(t *testing.T) {
+	b := batch.New(batch.Config{Capacity: 6, MaxCount: 2, MaxBytes: 100})
+	for _, e := range []string{"a", "b", "c", "d", "e", "f"} {
+		if err := b.Add([]byte(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	room := b.Room()
+	if err := b.Add([]byte("g")); !errors.Is(err, batch.ErrFull) {
+		t.Fatalf("Add to a full buffer = %v", err)
+	}
+	taken := b.Take(false) // "ab"
+	if n := b.DropOldest(); n != 2 {
+		t.Fatalf("DropOldest = %d, want 2 (cd)", n)
+	}
+	select {
+	case <-room:
+	default:
+		t.Fatal("Room not closed after DropOldest freed room")
+	}
+	b.Requeue([]*batch.Batch{taken})
+	if bt := b.Take(false); bt == nil || string(bt.Data) != "ab" {
+		t.Fatalf("requeued batch not first: %+v", bt)
+	} else {
+		b.Release(bt)
+	}
+	if bt := b.Take(false); bt == nil || string(bt.Data) != "ef" {
+		t.Fatalf("next batch %+v, want ef", bt)
+	} else {
+		b.Release(bt)
+	}
+	if b.DropOldest() != 0 || b.Held() != 0 {
+		t.Errorf("held %d", b.Held())
+	}
+	room = b.Room()
+	b.Close()
+	select {
+	case <-room:
+	default:
+		t.Fatal("Room not closed by Close")
+	}
+}
+
+func TestDropOldestKeepsRequeuedBatches(t *testing.T) {
+	b := batch.New(batch.Config{Capacity: 10, MaxCount: 2, MaxBytes: 100})
+	for _, e := range []string{"a", "b", "c", "d"} {
+		if err := b.Add([]byte(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := b.Take(false)
+	sent.Attempts = 1 // it broke a stream: it may have been received
+	b.Requeue([]*batch.Batch{sent})
+	if n := b.DropOldest(); n != 2 {
+		t.Fatalf("DropOldest = %d", n)
+	}
+	if bt := b.Take(false); bt == nil || string(bt.Data) != "ab" {
+		t.Fatalf("the requeued batch was dropped: %+v", bt)
+	}
+	if n := b.DropOldest(); n != 0 {
+		t.Errorf("DropOldest = %d with only a taken batch left", n)
+	}
 }
