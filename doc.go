@@ -83,24 +83,41 @@
 // opens its own connection for the life of its context and returns an
 // EnvelopeStream: a function that blocks until the next batch arrives and
 // returns nil once the context is done, when the connection is closed.
-// Failed streams are re-opened with exponential backoff and jitter (about
-// 100 ms doubling to 5 s, reset after a healthy stream) and each failure is
-// logged; the request is sent unchanged and envelopes arrive in order. By
-// default nothing is dropped; WithEnvelopeStreamBuffer instead drops the
-// oldest batches when the caller falls behind and reports the lost
-// envelopes to an alerter. OneToOneEnvelopeBatch is the go-diodes ring
-// buffer for one writer and one reader that never blocks the writer.
+// Failed streams are re-opened without stacking two backoffs: while the
+// server is away, gRPC reconnects every EnvelopeStreamRetryDelay growing to
+// EnvelopeStreamMaxRetryDelay (300 ms to 500 ms, ±20%), and a stream opens
+// the moment the connection is back, so data flows again within about half
+// a second of a restart. On a working connection a stream that lived
+// EnvelopeStreamHealthyAfter is replaced at once when it ends (the RLP's
+// routine close, a GOAWAY); streams that keep failing young are spaced by
+// the same delays. Each failure is logged; the request is sent unchanged
+// and envelopes arrive in order. Each server message is decoded in batches
+// of about EnvelopeStreamMaxBatchBytes of estimated decoded size. By
+// default nothing is dropped: the stream decodes at most a few batches
+// ahead of the caller and lets gRPC flow control slow the server.
+// WithEnvelopeStreamBuffer instead drops the oldest batches when the caller
+// falls behind (the buffer is bounded in batches and, by
+// WithEnvelopeStreamBufferBytes, in bytes) and reports the number of
+// dropped batches to the alerter, as the original does.
+// OneToOneEnvelopeBatch is the go-diodes ring buffer for one writer and
+// one reader that never blocks the writer.
 //
 // # Reading envelopes over HTTP (RLPGatewayClient)
 //
 // RLPGatewayClient reads the same envelopes from the RLP gateway, the HTTP
 // front of the Reverse Log Proxy, as Server-Sent Events. Every request goes
 // through the configured Doer, so a Doer that adds an Authorization header
-// authenticates the stream. Stream reconnects with the same backoff until
-// its context ends, after errors, non-200 answers and the gateway's closing
-// event alike; envelopes come out in the order the gateway sent them, and
-// malformed or oversized events are logged and skipped without dropping
-// the connection.
+// authenticates the stream. Failed requests are retried with one backoff
+// (250 ms growing to 800 ms, ±20%) until the context ends, unless
+// WithRLPGatewayMaxRetries sets a limit; a stream the gateway ends cleanly
+// or with its closing event is re-opened at once, but never sooner than one
+// second after the previous request started, so a draining gateway sees no
+// storm of requests. Envelopes come out in the order the gateway sent them;
+// at most DefaultRLPGatewayBufferEnvelopes envelopes
+// (DefaultRLPGatewayBufferBytes) are decoded ahead of the caller, and the
+// client stops reading from the gateway while the caller falls behind.
+// Malformed or oversized events are logged, counted (SkippedEvents) and
+// skipped without dropping the connection.
 //
 // # Tests
 //
