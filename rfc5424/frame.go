@@ -2,7 +2,6 @@ package rfc5424
 
 import (
 	"io"
-	"slices"
 	"strconv"
 )
 
@@ -61,7 +60,9 @@ func (m *Message) ReadFrom(r io.Reader) (int64, error) {
 	buf := make([]byte, 0, min(length, readChunk))
 	for len(buf) < length {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(length-len(buf), len(buf)))
+			grown := make([]byte, len(buf), min(length, 2*cap(buf)))
+			copy(grown, buf)
+			buf = grown
 		}
 		k, err := io.ReadFull(r, buf[len(buf):min(length, cap(buf))])
 		buf = buf[:len(buf)+k]
@@ -73,7 +74,8 @@ func (m *Message) ReadFrom(r io.Reader) (int64, error) {
 			return consumed, &shortReadError{want: length, got: len(buf), err: err}
 		}
 	}
-	return consumed, m.UnmarshalBinary(buf)
+	// buf is ours and not reused: MSG may refer to it instead of a copy.
+	return consumed, m.unmarshal(buf, false)
 }
 
 // readLength reads "<MSG-LEN> " one byte at a time.

@@ -41,7 +41,11 @@ const (
 // offset is not a whole number of minutes under 24 hours, which the format
 // cannot express, is written as UTC so the instant stays right.
 func (m Message) MarshalBinary() ([]byte, error) {
-	return m.AppendBinary(make([]byte, 0, m.sizeHint()))
+	b, err := m.AppendBinary(make([]byte, 0, m.sizeHint()))
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // AppendBinary appends the message, as MarshalBinary writes it, to b and

@@ -27,7 +27,11 @@ const (
 	Debug
 )
 
-// Facilities (RFC 5424 section 6.2.1), multiples of 8.
+// Facilities, multiples of 8, with the values of the original library:
+// Kern..Ftp are RFC 5424's facilities 0..11, but Local0..Local7 follow
+// directly as 12..19 (values 96..152), whereas RFC 5424 section 6.2.1
+// numbers local0..local7 16..23. For the RFC's local facilities write the
+// value, for example Priority(20<<3) for local4.
 const (
 	Kern Priority = iota << 3
 	User

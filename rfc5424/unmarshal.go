@@ -24,7 +24,13 @@ import (
 //
 // Errors are of type ErrBadFormat, with the Property documented there.
 func (m *Message) UnmarshalBinary(inputBuffer []byte) error {
-	p := parser{in: inputBuffer}
+	return m.unmarshal(inputBuffer, true)
+}
+
+// unmarshal parses in into m; MSG is copied when copyMsg is set, else it
+// refers to in.
+func (m *Message) unmarshal(in []byte, copyMsg bool) error {
+	p := parser{in: in}
 	var out Message
 	var err error
 	if out.Priority, err = p.priority(); err != nil {
@@ -53,6 +59,9 @@ func (m *Message) UnmarshalBinary(inputBuffer []byte) error {
 	}
 	if out.Message, err = p.msg(); err != nil {
 		return err
+	}
+	if copyMsg && out.Message != nil {
+		out.Message = bytes.Clone(out.Message)
 	}
 	*m = out
 	return nil
@@ -260,5 +269,5 @@ func (p *parser) msg() ([]byte, error) {
 	if len(rest) == 0 {
 		return nil, nil
 	}
-	return bytes.Clone(rest), nil
+	return rest[:len(rest):len(rest)], nil
 }
