@@ -205,29 +205,34 @@ func appendElement(b []byte, sd *StructuredData) ([]byte, error) {
 		if !isSDName(p.Name) {
 			return b, ErrInvalidValue{Property: "StructuredData/Name", Value: strings.Clone(p.Name)}
 		}
-		if !utf8.ValidString(p.Value) {
-			return b, ErrInvalidValue{Property: "StructuredData/Value", Value: strings.Clone(p.Value)}
-		}
 		b = append(b, ' ')
 		b = append(b, p.Name...)
 		b = append(b, '=', '"')
-		b = appendEscaped(b, p.Value)
+		var ascii bool
+		b, ascii = appendEscaped(b, p.Value)
+		if !ascii && !utf8.ValidString(p.Value) {
+			return b, ErrInvalidValue{Property: "StructuredData/Value", Value: strings.Clone(p.Value)}
+		}
 		b = append(b, '"')
 	}
 	return append(b, ']'), nil
 }
 
-// appendEscaped writes a PARAM-VALUE with '"', '\' and ']' escaped.
-func appendEscaped(b []byte, v string) []byte {
+// appendEscaped writes a PARAM-VALUE with '"', '\\' and ']' escaped, and
+// reports whether v is all US-ASCII (so needs no UTF-8 check).
+func appendEscaped(b []byte, v string) ([]byte, bool) {
 	last := 0
+	var high byte
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; needsEscape[c] {
+		c := v[i]
+		high |= c
+		if needsEscape[c] {
 			b = append(b, v[last:i]...)
 			b = append(b, '\\', c)
 			last = i + 1
 		}
 	}
-	return append(b, v[last:]...)
+	return append(b, v[last:]...), high < utf8.RuneSelf
 }
 
 // Byte classes, indexed by byte value.
