@@ -39,6 +39,15 @@
 // memory as the body arrives rather than for the announced length, so a
 // hostile peer cannot make it allocate without limit.
 //
+// # Additions to the original API
+//
+// [Message.AppendBinary] (encoding.BinaryAppender), [MaxMessageLength] and
+// [ErrFrameTooLong] are new. Behaviour differs from the original where it
+// produced messages its own parser rejected: empty SD-IDs and parameter
+// names, and timestamps whose year or offset RFC 5424 cannot express, are
+// errors or written in UTC (see [Message.MarshalBinary]); with UseUTC a
+// non-UTC time is converted instead of getting a wrong "Z".
+//
 // # Concurrency
 //
 // A Message is a plain value: concurrent marshalling of one Message is

@@ -93,6 +93,9 @@ func WithSyslogProcessID(processID string) SyslogOption {
 //
 // Gauge, counter, timer and payload-less messages carry the MSG "\n".
 //
+// The messages are encoded by package rfc5424 (the same encoder as
+// rfc5424.Message.MarshalBinary); Syslog only chooses the fields.
+//
 // On error Syslog returns a nil slice. Errors are: header fields that are
 // not printable US-ASCII or too long (hostname 255, app-name 48, procid 128
 // bytes), SD parameter values that are not valid UTF-8, and tag names that
