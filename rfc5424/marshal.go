@@ -129,25 +129,25 @@ func appendTimestamp(b []byte, t time.Time, useUTC bool) ([]byte, error) {
 		return b, ErrInvalidValue{Property: "Timestamp", Value: t.Format(time.RFC3339Nano)}
 	}
 	hour, minute, sec := t.Clock()
-	b = appendDigits(b, year, 4)
-	b = append(b, '-')
-	b = appendDigits(b, int(month), 2)
-	b = append(b, '-')
-	b = appendDigits(b, day, 2)
-	b = append(b, 'T')
-	b = appendDigits(b, hour, 2)
-	b = append(b, ':')
-	b = appendDigits(b, minute, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
+	b = append(b,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
 	if us := t.Nanosecond() / 1000; us > 0 {
-		digits := 6
-		for us%10 == 0 {
+		var frac [7]byte
+		frac[0] = '.'
+		for i := 6; i > 0; i-- {
+			frac[i] = byte('0' + us%10)
 			us /= 10
-			digits--
 		}
-		b = append(b, '.')
-		b = appendDigits(b, us, digits)
+		n := 7
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
 	}
 	if useUTC {
 		return append(b, 'Z'), nil
@@ -157,23 +157,8 @@ func appendTimestamp(b []byte, t time.Time, useUTC bool) ([]byte, error) {
 	if off < 0 {
 		sign, off = '-', -off
 	}
-	b = append(b, sign)
-	b = appendDigits(b, off/3600, 2)
-	b = append(b, ':')
-	return appendDigits(b, off/60%60, 2), nil
-}
-
-// appendDigits writes v (not negative) in decimal, zero-padded to width.
-func appendDigits(b []byte, v, width int) []byte {
-	var buf [8]byte
-	i := len(buf)
-	for v > 0 || width > 0 {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		width--
-	}
-	return append(b, buf[i:]...)
+	oh, om := off/3600, off/60%60
+	return append(b, sign, byte('0'+oh/10), byte('0'+oh%10), ':', byte('0'+om/10), byte('0'+om%10)), nil
 }
 
 // appendHeaderField writes a space and the field cut to max bytes, or "-"

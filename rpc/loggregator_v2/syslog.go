@@ -150,9 +150,11 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 
 	// The tags element, then at most one payload element. Small fixed
 	// arrays keep the common case off the heap.
+	// Elements are stored into sdArr by index, not appended, so that
+	// escape analysis keeps the arrays on the stack.
 	var sdArr [2]rfc5424.StructuredData
 	var tagArr [8]rfc5424.SDParam
-	sd := sdArr[:0]
+	nsd := 0
 	if tags := m.GetTags(); len(tags) > 0 {
 		params := tagArr[:0]
 		for name, value := range tags {
@@ -162,9 +164,10 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 			params = append(params, rfc5424.SDParam{Name: name, Value: value})
 		}
 		slices.SortFunc(params, func(a, b rfc5424.SDParam) int { return strings.Compare(a.Name, b.Name) })
-		sd = append(sd, rfc5424.StructuredData{ID: "tags@47450", Parameters: params})
+		sdArr[0] = rfc5424.StructuredData{ID: "tags@47450", Parameters: params}
+		nsd = 1
 	}
-	msg.StructuredData = sd
+	msg.StructuredData = sdArr[:nsd]
 
 	switch p := m.GetMessage().(type) {
 	case *Envelope_Log:
@@ -178,7 +181,7 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 		}
 		if len(metrics) == 0 {
 			// Nothing is marshalled; check the tags as a message would.
-			for _, t := range sd {
+			for _, t := range msg.StructuredData {
 				for _, prm := range t.Parameters {
 					if !utf8.ValidString(prm.Value) {
 						return nil, errors.New("syslog: value of SD parameter " + prm.Name + " is not valid UTF-8")
@@ -187,20 +190,33 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 			}
 			return [][]byte{}, nil
 		}
-		names := make([]string, 0, len(metrics))
+		var nameArr [8]string
+		names := nameArr[:0]
 		for name := range metrics {
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		out := make([][]byte, 0, len(names))
+		// All values formatted into one string (one allocation), then
+		// sliced per metric.
+		var valArr [128]byte
+		var endArr [8]int
+		vals, ends := valArr[:0], endArr[:0]
 		for _, name := range names {
-			v := metrics[name]
-			params := [3]rfc5424.SDParam{
-				{Name: "name", Value: name},
-				{Name: "value", Value: strconv.FormatFloat(v.GetValue(), 'g', -1, 64)},
-				{Name: "unit", Value: v.GetUnit()},
-			}
-			msg.StructuredData = append(sd, rfc5424.StructuredData{ID: "gauge@47450", Parameters: params[:]})
+			vals = strconv.AppendFloat(vals, metrics[name].GetValue(), 'g', -1, 64)
+			ends = append(ends, len(vals))
+		}
+		allVals := string(vals)
+		out := make([][]byte, 0, len(names))
+		// Declared outside the loop so that it stays on the stack.
+		var params [3]rfc5424.SDParam
+		sdArr[nsd] = rfc5424.StructuredData{ID: "gauge@47450", Parameters: params[:]}
+		msg.StructuredData = sdArr[:nsd+1]
+		start := 0
+		for i, name := range names {
+			params[0] = rfc5424.SDParam{Name: "name", Value: name}
+			params[1] = rfc5424.SDParam{Name: "value", Value: allVals[start:ends[i]]}
+			params[2] = rfc5424.SDParam{Name: "unit", Value: metrics[name].GetUnit()}
+			start = ends[i]
 			b, err := syslogMarshal(msg)
 			if err != nil {
 				return nil, err
@@ -219,7 +235,8 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 			{Name: "total", Value: strconv.FormatUint(ctr.GetTotal(), 10)},
 			{Name: "delta", Value: strconv.FormatUint(ctr.GetDelta(), 10)},
 		}
-		msg.StructuredData = append(sd, rfc5424.StructuredData{ID: "counter@47450", Parameters: params[:]})
+		sdArr[nsd] = rfc5424.StructuredData{ID: "counter@47450", Parameters: params[:]}
+		msg.StructuredData = sdArr[:nsd+1]
 		return syslogOne(msg)
 
 	case *Envelope_Timer:
@@ -232,7 +249,8 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 			{Name: "start", Value: strconv.FormatInt(t.GetStart(), 10)},
 			{Name: "stop", Value: strconv.FormatInt(t.GetStop(), 10)},
 		}
-		msg.StructuredData = append(sd, rfc5424.StructuredData{ID: "timer@47450", Parameters: params[:]})
+		sdArr[nsd] = rfc5424.StructuredData{ID: "timer@47450", Parameters: params[:]}
+		msg.StructuredData = sdArr[:nsd+1]
 		return syslogOne(msg)
 
 	case *Envelope_Event:
