@@ -149,9 +149,9 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 	}
 
 	// The tags element, then at most one payload element. Small fixed
-	// arrays keep the common case off the heap.
-	// Elements are stored into sdArr by index, not appended, so that
-	// escape analysis keeps the arrays on the stack.
+	// arrays keep the common case off the heap; elements are stored into
+	// sdArr by index, not appended, so that escape analysis keeps them on
+	// the stack.
 	var sdArr [2]rfc5424.StructuredData
 	var tagArr [8]rfc5424.SDParam
 	nsd := 0
