@@ -27,7 +27,7 @@ func (e ErrInvalidValue) Error() string {
 // is not a well-formed message. Property names the part that is wrong:
 // "Priority", "Version", "Timestamp", "Hostname", "AppName", "ProcessID",
 // "MessageID", "StructuredData", "StructuredData[]",
-// "StructuredData[].Parameters", "StructuredData[].Parameters[]", "MSG",
+// "StructuredData[].Parameters", "StructuredData[].Parameters[]",
 // "expected space" for a missing separator, and (from ReadFrom) "MSG-LEN"
 // for a frame length that is not a decimal number without leading zeros
 // followed by a space.
