@@ -3,10 +3,14 @@ package loggregator_v2
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
+
+	"code.cloudfoundry.org/go-loggregator/rfc5424"
 )
 
 // Limits of the RFC 5424 header fields, in bytes.
@@ -17,16 +21,11 @@ const (
 	syslogMaxSDName    = 32
 )
 
-// Syslog facility user (1) with severities informational (6) and error (3).
+// Syslog facility user with severities informational and error.
 const (
-	syslogPriInfo  = 1*8 + 6 // 14
-	syslogPriError = 1*8 + 3 // 11
+	syslogPriInfo  = rfc5424.User | rfc5424.Info  // 14
+	syslogPriError = rfc5424.User | rfc5424.Error // 11
 )
-
-// syslogTimeLayout is RFC 3339 with at most six fractional digits (trailing
-// zeros and a bare dot dropped) and a numeric offset, which for UTC reads
-// "+00:00".
-const syslogTimeLayout = "2006-01-02T15:04:05.999999-07:00"
 
 // syslogConfig holds the header fields set by SyslogOptions.
 type syslogConfig struct {
@@ -94,6 +93,9 @@ func WithSyslogProcessID(processID string) SyslogOption {
 //
 // Gauge, counter, timer and payload-less messages carry the MSG "\n".
 //
+// The messages are encoded by package rfc5424 (the same encoder as
+// rfc5424.Message.MarshalBinary); Syslog only chooses the fields.
+//
 // On error Syslog returns a nil slice. Errors are: header fields that are
 // not printable US-ASCII or too long (hostname 255, app-name 48, procid 128
 // bytes), SD parameter values that are not valid UTF-8, and tag names that
@@ -110,6 +112,8 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 			o(&c)
 		}
 	}
+	// The rfc5424 encoder cuts over-long header fields; Syslog reports
+	// them instead, as the original does.
 	if err := checkHeaderField("hostname", c.hostname, syslogMaxHostname); err != nil {
 		return nil, err
 	}
@@ -120,63 +124,104 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 		return nil, err
 	}
 
-	pri := syslogPriInfo
+	msg := rfc5424.Message{
+		Priority:  syslogPriInfo,
+		Timestamp: time.Unix(0, m.GetTimestamp()).UTC(),
+		Hostname:  c.hostname,
+		AppName:   c.appName,
+		ProcessID: c.processID,
+		Message:   syslogNewline,
+	}
 	// Read the oneof wrappers directly: the generated getters dereference
 	// them and would panic on a typed nil wrapper.
-	switch p := m.GetMessage().(type) {
-	case *Envelope_Log:
-		var l *Log
+	var log *Log
+	if p, ok := m.GetMessage().(*Envelope_Log); ok {
 		if p != nil {
-			l = p.Log
+			log = p.Log
 		}
-		switch t := l.GetType(); t {
+		switch t := log.GetType(); t {
 		case Log_OUT:
 		case Log_ERR:
-			pri = syslogPriError
+			msg.Priority = syslogPriError
 		default:
 			return nil, errors.New("invalid log type: " + t.String())
 		}
 	}
 
-	head := appendSyslogHeader(nil, pri, m.GetTimestamp(), c)
-	tagsSD, err := appendTagsSD(nil, m.GetTags())
-	if err != nil {
-		return nil, err
+	// The tags element, then at most one payload element. Small fixed
+	// arrays keep the common case off the heap; elements are stored into
+	// sdArr by index, not appended, so that escape analysis keeps them on
+	// the stack.
+	var sdArr [2]rfc5424.StructuredData
+	var tagArr [8]rfc5424.SDParam
+	nsd := 0
+	if tags := m.GetTags(); len(tags) > 0 {
+		params := tagArr[:0]
+		for name, value := range tags {
+			if !isSDName(name) {
+				return nil, errors.New("syslog: tag name " + strconv.Quote(name) + " is not a valid SD-NAME")
+			}
+			params = append(params, rfc5424.SDParam{Name: name, Value: value})
+		}
+		slices.SortFunc(params, func(a, b rfc5424.SDParam) int { return strings.Compare(a.Name, b.Name) })
+		sdArr[0] = rfc5424.StructuredData{ID: "tags@47450", Parameters: params}
+		nsd = 1
 	}
+	msg.StructuredData = sdArr[:nsd]
 
 	switch p := m.GetMessage().(type) {
 	case *Envelope_Log:
-		var payload []byte
-		if p != nil {
-			payload = p.Log.GetPayload()
-		}
-		return [][]byte{buildSyslogMessage(head, tagsSD, nil, logMessageBody(payload))}, nil
+		msg.Message = logMessageBody(log.GetPayload())
+		return syslogOne(msg)
 
 	case *Envelope_Gauge:
 		var metrics map[string]*GaugeValue
 		if p != nil {
 			metrics = p.Gauge.GetMetrics()
 		}
-		names := make([]string, 0, len(metrics))
+		if len(metrics) == 0 {
+			// Nothing is marshalled; check the tags as a message would.
+			for _, t := range msg.StructuredData {
+				for _, prm := range t.Parameters {
+					if !utf8.ValidString(prm.Value) {
+						return nil, errors.New("syslog: value of SD parameter " + prm.Name + " is not valid UTF-8")
+					}
+				}
+			}
+			return [][]byte{}, nil
+		}
+		var nameArr [8]string
+		names := nameArr[:0]
 		for name := range metrics {
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		out := make([][]byte, 0, len(names))
-		var sd []byte
+		// All values formatted into one string (one allocation), then
+		// sliced per metric.
+		var valArr [128]byte
+		var endArr [8]int
+		vals, ends := valArr[:0], endArr[:0]
 		for _, name := range names {
-			v := metrics[name]
-			sd = append(sd[:0], "[gauge@47450"...)
-			var err error
-			if sd, err = appendSDParam(sd, "name", name); err != nil {
+			vals = strconv.AppendFloat(vals, metrics[name].GetValue(), 'g', -1, 64)
+			ends = append(ends, len(vals))
+		}
+		allVals := string(vals)
+		out := make([][]byte, 0, len(names))
+		// Declared outside the loop so that it stays on the stack.
+		var params [3]rfc5424.SDParam
+		sdArr[nsd] = rfc5424.StructuredData{ID: "gauge@47450", Parameters: params[:]}
+		msg.StructuredData = sdArr[:nsd+1]
+		start := 0
+		for i, name := range names {
+			params[0] = rfc5424.SDParam{Name: "name", Value: name}
+			params[1] = rfc5424.SDParam{Name: "value", Value: allVals[start:ends[i]]}
+			params[2] = rfc5424.SDParam{Name: "unit", Value: metrics[name].GetUnit()}
+			start = ends[i]
+			b, err := syslogMarshal(msg)
+			if err != nil {
 				return nil, err
 			}
-			sd = appendSDParamRaw(sd, "value", strconv.AppendFloat(nil, v.GetValue(), 'g', -1, 64))
-			if sd, err = appendSDParam(sd, "unit", v.GetUnit()); err != nil {
-				return nil, err
-			}
-			sd = append(sd, ']')
-			out = append(out, buildSyslogMessage(head, tagsSD, sd, syslogNewline))
+			out = append(out, b)
 		}
 		return out, nil
 
@@ -185,28 +230,28 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 		if p != nil {
 			ctr = p.Counter
 		}
-		sd, err := appendSDParam([]byte("[counter@47450"), "name", ctr.GetName())
-		if err != nil {
-			return nil, err
+		params := [3]rfc5424.SDParam{
+			{Name: "name", Value: ctr.GetName()},
+			{Name: "total", Value: strconv.FormatUint(ctr.GetTotal(), 10)},
+			{Name: "delta", Value: strconv.FormatUint(ctr.GetDelta(), 10)},
 		}
-		sd = appendSDParamRaw(sd, "total", strconv.AppendUint(nil, ctr.GetTotal(), 10))
-		sd = appendSDParamRaw(sd, "delta", strconv.AppendUint(nil, ctr.GetDelta(), 10))
-		sd = append(sd, ']')
-		return [][]byte{buildSyslogMessage(head, tagsSD, sd, syslogNewline)}, nil
+		sdArr[nsd] = rfc5424.StructuredData{ID: "counter@47450", Parameters: params[:]}
+		msg.StructuredData = sdArr[:nsd+1]
+		return syslogOne(msg)
 
 	case *Envelope_Timer:
 		var t *Timer
 		if p != nil {
 			t = p.Timer
 		}
-		sd, err := appendSDParam([]byte("[timer@47450"), "name", t.GetName())
-		if err != nil {
-			return nil, err
+		params := [3]rfc5424.SDParam{
+			{Name: "name", Value: t.GetName()},
+			{Name: "start", Value: strconv.FormatInt(t.GetStart(), 10)},
+			{Name: "stop", Value: strconv.FormatInt(t.GetStop(), 10)},
 		}
-		sd = appendSDParamRaw(sd, "start", strconv.AppendInt(nil, t.GetStart(), 10))
-		sd = appendSDParamRaw(sd, "stop", strconv.AppendInt(nil, t.GetStop(), 10))
-		sd = append(sd, ']')
-		return [][]byte{buildSyslogMessage(head, tagsSD, sd, syslogNewline)}, nil
+		sdArr[nsd] = rfc5424.StructuredData{ID: "timer@47450", Parameters: params[:]}
+		msg.StructuredData = sdArr[:nsd+1]
+		return syslogOne(msg)
 
 	case *Envelope_Event:
 		var ev *Event
@@ -217,13 +262,37 @@ func (m *Envelope) Syslog(opts ...SyslogOption) ([][]byte, error) {
 		body = append(body, ev.GetTitle()...)
 		body = append(body, ": "...)
 		body = append(body, ev.GetBody()...)
-		body = append(body, '\n')
-		return [][]byte{buildSyslogMessage(head, tagsSD, nil, body)}, nil
+		msg.Message = append(body, '\n')
+		return syslogOne(msg)
 	}
-	return [][]byte{buildSyslogMessage(head, tagsSD, nil, syslogNewline)}, nil
+	return syslogOne(msg)
 }
 
 var syslogNewline = []byte{'\n'}
+
+// syslogOne marshals a single message.
+func syslogOne(msg rfc5424.Message) ([][]byte, error) {
+	b, err := syslogMarshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{b}, nil
+}
+
+// syslogMarshal marshals msg with the rfc5424 encoder. Header fields were
+// checked before, so the only error left is a structured-data value that
+// is not valid UTF-8; its text names UTF-8 as Syslog's errors always have.
+func syslogMarshal(msg rfc5424.Message) ([]byte, error) {
+	b, err := msg.MarshalBinary()
+	if err != nil {
+		var inv rfc5424.ErrInvalidValue
+		if errors.As(err, &inv) && inv.Property == "StructuredData/Value" {
+			return nil, fmt.Errorf("syslog: SD parameter value is not valid UTF-8: %w", err)
+		}
+		return nil, fmt.Errorf("syslog: %w", err)
+	}
+	return b, nil
+}
 
 // checkHeaderField validates a header field: empty, or printable US-ASCII
 // of at most max bytes.
@@ -246,7 +315,9 @@ func isPrintableASCII(s string) bool {
 	return true
 }
 
-// isSDName reports whether s is a valid RFC 5424 SD-NAME.
+// isSDName reports whether s is a valid RFC 5424 SD-NAME: 1–32 printable
+// US-ASCII bytes other than '=', ']' and '"'. The rfc5424 encoder allows
+// longer names, as the original does; tag names are held to the RFC.
 func isSDName(s string) bool {
 	if len(s) == 0 || len(s) > syslogMaxSDName || !isPrintableASCII(s) {
 		return false
@@ -260,97 +331,13 @@ func isSDName(s string) bool {
 	return true
 }
 
-// appendSyslogHeader writes "<PRI>1 TIMESTAMP HOST APP PROCID -".
-func appendSyslogHeader(b []byte, pri int, ts int64, c syslogConfig) []byte {
-	b = append(b, '<')
-	b = strconv.AppendInt(b, int64(pri), 10)
-	b = append(b, ">1 "...)
-	b = time.Unix(0, ts).UTC().AppendFormat(b, syslogTimeLayout)
-	for _, f := range [...]string{c.hostname, c.appName, c.processID} {
-		b = append(b, ' ')
-		b = appendNilValue(b, f)
-	}
-	return append(b, " -"...)
-}
-
-func appendNilValue(b []byte, s string) []byte {
-	if s == "" {
-		return append(b, '-')
-	}
-	return append(b, s...)
-}
-
-// appendTagsSD writes the tags@47450 element, parameters sorted by name;
-// nothing when there are no tags.
-func appendTagsSD(b []byte, tags map[string]string) ([]byte, error) {
-	if len(tags) == 0 {
-		return b, nil
-	}
-	names := make([]string, 0, len(tags))
-	for name := range tags {
-		if !isSDName(name) {
-			return nil, errors.New("syslog: tag name " + strconv.Quote(name) + " is not a valid SD-NAME")
-		}
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	b = append(b, "[tags@47450"...)
-	for _, name := range names {
-		var err error
-		if b, err = appendSDParam(b, name, tags[name]); err != nil {
-			return nil, err
-		}
-	}
-	return append(b, ']'), nil
-}
-
-// appendSDParam writes ` name="value"`, escaping '"', '\' and ']'. value
-// must be valid UTF-8.
-func appendSDParam(b []byte, name, value string) ([]byte, error) {
-	if !utf8.ValidString(value) {
-		return nil, errors.New("syslog: value of SD parameter " + name + " is not valid UTF-8")
-	}
-	b = append(b, ' ')
-	b = append(b, name...)
-	b = append(b, '=', '"')
-	for i := 0; i < len(value); i++ {
-		switch c := value[i]; c {
-		case '"', '\\', ']':
-			b = append(b, '\\', c)
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"'), nil
-}
-
-// appendSDParamRaw writes ` name="value"` for a value that needs no
-// escaping (a formatted number).
-func appendSDParamRaw(b []byte, name string, value []byte) []byte {
-	b = append(b, ' ')
-	b = append(b, name...)
-	b = append(b, '=', '"')
-	b = append(b, value...)
-	return append(b, '"')
-}
-
-// buildSyslogMessage joins header, SD elements (or "-") and MSG.
-func buildSyslogMessage(head, tagsSD, payloadSD, msg []byte) []byte {
-	out := make([]byte, 0, len(head)+len(tagsSD)+len(payloadSD)+len(msg)+3)
-	out = append(out, head...)
-	out = append(out, ' ')
-	if len(tagsSD) == 0 && len(payloadSD) == 0 {
-		out = append(out, '-')
-	} else {
-		out = append(out, tagsSD...)
-		out = append(out, payloadSD...)
-	}
-	out = append(out, ' ')
-	return append(out, msg...)
-}
-
-// logMessageBody is the payload without NUL bytes, ending in a newline.
+// logMessageBody is the payload without NUL bytes, ending in a newline. A
+// payload that already has that form is returned as is (the encoder only
+// reads it).
 func logMessageBody(payload []byte) []byte {
+	if len(payload) > 0 && payload[len(payload)-1] == '\n' && bytes.IndexByte(payload, 0) < 0 {
+		return payload
+	}
 	body := make([]byte, 0, len(payload)+1)
 	for len(payload) > 0 {
 		i := bytes.IndexByte(payload, 0)
