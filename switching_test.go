@@ -114,9 +114,9 @@ func main() {
 	}
 }
 
-// The TLS helpers' errors wrap the underlying error: errors.Is and
-// errors.As work, but the text is not the bare error the original
-// returned.
+// The TLS helpers' errors wrap the underlying error, so errors.Is and
+// errors.As work; the text is that of v8 and later ("failed to load
+// keypair: ..."), not the bare error v7.4.0 returned.
 func Example_tlsErrorsWrap() {
 	_, err := loggregator.NewIngressTLSConfig("/nonexistent/ca.pem", "/nonexistent/cert.pem", "/nonexistent/key.pem")
 	fmt.Println("errors.Is(err, fs.ErrNotExist):", errors.Is(err, fs.ErrNotExist))
@@ -130,7 +130,7 @@ func Example_tlsErrorsWrap() {
 	// errors.Is(err, fs.ErrNotExist): true
 	// errors.As *fs.PathError: /nonexistent/cert.pem
 	// original text: open /nonexistent/cert.pem: no such file or directory
-	// our text: loading key pair (cert "/nonexistent/cert.pem", key "/nonexistent/key.pem"): open /nonexistent/cert.pem: no such file or directory
+	// our text: failed to load keypair: open /nonexistent/cert.pem: no such file or directory
 }
 
 // TestSwitchingTLSErrorsWrap checks both helpers and every file: each

@@ -22,7 +22,9 @@ const (
 //
 // The configuration presents the key pair as client certificate, trusts
 // only the CA bundle and verifies the server as "metron". It requires TLS
-// 1.2 or later (the original set no minimum). Errors name the file at fault.
+// 1.2 or later (the original set no minimum). Errors wrap the cause
+// (errors.Is works) and use the wording of v8 and later: "failed to load
+// keypair: ...".
 func NewIngressTLSConfig(caPath, certPath, keyPath string) (*tls.Config, error) {
 	return newTLSConfig(caPath, certPath, keyPath, IngressServerName)
 }
@@ -32,7 +34,8 @@ func NewIngressTLSConfig(caPath, certPath, keyPath string) (*tls.Config, error) 
 //
 // The configuration presents the key pair as client certificate, trusts
 // only the CA bundle and verifies the server as "reverselogproxy". It
-// requires TLS 1.2 or later. Errors name the file at fault.
+// requires TLS 1.2 or later. Errors wrap the cause (errors.Is works) and
+// use the wording of v8 and later: "failed to load keypair: ...".
 func NewEgressTLSConfig(caPath, certPath, keyPath string) (*tls.Config, error) {
 	return newTLSConfig(caPath, certPath, keyPath, EgressServerName)
 }
@@ -40,11 +43,11 @@ func NewEgressTLSConfig(caPath, certPath, keyPath string) (*tls.Config, error) {
 func newTLSConfig(caPath, certPath, keyPath, serverName string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
 	if err != nil {
-		return nil, fmt.Errorf("loading key pair (cert %q, key %q): %w", certPath, keyPath, err)
+		return nil, fmt.Errorf("failed to load keypair: %w", err)
 	}
 	caPEM, err := os.ReadFile(caPath)
 	if err != nil {
-		return nil, fmt.Errorf("reading ca cert %q: %w", caPath, err)
+		return nil, fmt.Errorf("failed to read certificate(s) at path %q: %w", caPath, err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
