@@ -3,7 +3,9 @@ package loggregator
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 )
 
@@ -43,7 +45,13 @@ func NewEgressTLSConfig(caPath, certPath, keyPath string) (*tls.Config, error) {
 func newTLSConfig(caPath, certPath, keyPath, serverName string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
 	if err != nil {
-		return nil, fmt.Errorf("failed to load keypair: %w", err)
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			// The error names the file already; the text is then exactly
+			// that of v8 and later.
+			return nil, fmt.Errorf("failed to load keypair: %w", err)
+		}
+		return nil, fmt.Errorf("failed to load keypair (cert %q, key %q): %w", certPath, keyPath, err)
 	}
 	caPEM, err := os.ReadFile(caPath)
 	if err != nil {
