@@ -66,9 +66,10 @@ var envelopeStreamBackoff = backoff.Config{
 // A connector is safe for concurrent use; each Stream call has its own
 // connection.
 type EnvelopeStreamConnector struct {
-	addr string
-	tls  *tls.Config
-	cfg  envelopeStreamConfig
+	addr  string
+	tls   *tls.Config
+	cfg   envelopeStreamConfig
+	stats streamCounters
 }
 
 // envelopeStreamConfig is what the options record; NewEnvelopeStreamConnector
@@ -132,7 +133,7 @@ func WithEnvelopeStreamConnectorDialOptions(opts ...grpc.DialOption) EnvelopeStr
 // what one call of the EnvelopeStream returns, see
 // EnvelopeStreamMaxBatchBytes), on the goroutine that calls the
 // EnvelopeStream, before the next batch is returned. A nil alerter ignores
-// drops.
+// drops. Stats().Dropped counts the dropped envelopes, not batches.
 func WithEnvelopeStreamBuffer(size int, alerter func(missed int)) EnvelopeStreamOption {
 	return func(c *EnvelopeStreamConnector) {
 		c.cfg.buffered = size > 0 || alerter != nil
@@ -251,6 +252,7 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 		HealthyAfter: EnvelopeStreamHealthyAfter,
 		ChunkBytes:   EnvelopeStreamMaxBatchBytes,
 		Logger:       c.cfg.logger,
+		Recorder:     streamRecorder{&c.stats},
 	})
 	// One goroutine owns the gRPC stream: it receives and decodes the next
 	// batches while the caller handles the previous ones, and closes the
@@ -288,7 +290,7 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 		}
 	}
 
-	q := newBatchQueue(c.cfg.bufferSize, c.cfg.bufferBytes, c.cfg.alerter)
+	q := newBatchQueue(c.cfg.bufferSize, c.cfg.bufferBytes, c.cfg.alerter, &c.stats)
 	go func() {
 		defer conn.Close()
 		for {
