@@ -13,9 +13,12 @@ import (
 // metrics scrape needs, also while streams run and after their contexts
 // have ended.
 //
-// Recording costs each stream a clock read and two atomic additions per
-// batch, and one atomic addition per lag bucket its envelopes fall into;
-// nothing is allocated on the receive path.
+// Recording costs each stream, per batch received, a clock read and one
+// atomic addition, and per part of a batch handed out (see
+// EnvelopeStreamMaxBatchBytes), one atomic addition for the envelope
+// count, one per lag bucket its envelopes fall into and one
+// compare-and-swap for the lag sum. Nothing is allocated on the receive
+// path; an error allocates one small record.
 func (c *EnvelopeStreamConnector) Stats() EnvelopeStreamStats {
 	return c.stats.snapshot()
 }
