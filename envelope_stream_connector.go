@@ -3,6 +3,7 @@ package loggregator
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
@@ -196,8 +197,9 @@ func NewEnvelopeStreamConnector(
 // stream is called again. The request is sent unchanged (a nil req is sent
 // as an empty request); envelopes come in the order the server sent them;
 // empty batches are skipped. The stream returns nil once ctx is done.
-// Invalid dial options are logged and the stream then just waits for ctx
-// to end and returns nil (the original panicked).
+// Invalid dial options are logged and recorded as the last error in
+// Stats, and the stream then just waits for ctx to end and returns nil
+// (the original panicked).
 //
 // Reconnecting: while the server is away, gRPC reconnects the connection
 // with delays of EnvelopeStreamRetryDelay growing to
@@ -239,7 +241,9 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 	dialOpts = append(dialOpts, grpc.WithTransportCredentials(credentials.NewTLS(c.tls)))
 	conn, err := grpc.NewClient(c.addr, dialOpts...)
 	if err != nil {
-		c.cfg.logger.Printf("invalid gRPC dial configuration: %v", err)
+		err = fmt.Errorf("invalid gRPC dial configuration: %w", err)
+		c.stats.setError(err, time.Now())
+		c.cfg.logger.Printf("%v", err)
 		// Block like a healthy stream would, so that a caller looping on
 		// the stream does not spin; nil once ctx is done.
 		return func() []*loggregator_v2.Envelope {

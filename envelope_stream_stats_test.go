@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -477,6 +478,27 @@ func TestEnvelopeStreamStatsLastError(t *testing.T) {
 			t.Fatalf("Reconnects %d Envelopes %d LastError %v, want 0 1 and the connect error", got.Reconnects, got.Envelopes, got.LastError)
 		}
 	})
+}
+
+// TestEnvelopeStreamStatsBadDialConfiguration: dial options gRPC rejects
+// leave the stream waiting for its context; the error is in Stats.
+func TestEnvelopeStreamStatsBadDialConfiguration(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := loggregator.NewEnvelopeStreamConnector("127.0.0.1:1", nil,
+		loggregator.WithEnvelopeStreamConnectorDialOptions(grpc.WithDefaultServiceConfig("{not json")))
+	before := time.Now()
+	s := c.Stream(ctx, &loggregator_v2.EgressBatchRequest{})
+	got := c.Stats()
+	cancel()
+	if s() != nil {
+		t.Fatal("stream returned data")
+	}
+	if got.LastError == nil || !strings.Contains(got.LastError.Error(), "invalid gRPC dial configuration") || got.LastErrorTime.Before(before) {
+		t.Fatalf("LastError %v at %v, want the dial configuration error after %v", got.LastError, got.LastErrorTime, before)
+	}
+	if got.Reconnects != 0 || got.Envelopes != 0 {
+		t.Fatalf("Reconnects %d Envelopes %d, want 0 0", got.Reconnects, got.Envelopes)
+	}
 }
 
 // TestEnvelopeStreamStatsConcurrentSafe runs two streams of one connector

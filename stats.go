@@ -177,8 +177,8 @@ type EnvelopeStreamStats struct {
 	// when attempts failed before it.
 	Reconnects uint64
 	// LastError is the most recent error met while opening or reading a
-	// stream (including a batch that could not be decoded), or nil if
-	// there was none. A stream the server ends cleanly and the end of a
+	// stream (including a batch that could not be decoded, and dial
+	// options that gRPC rejects), or nil if there was none. A stream the server ends cleanly and the end of a
 	// Stream call's context are not errors.
 	LastError error
 	// LastErrorTime is when LastError happened; the zero time if there was
