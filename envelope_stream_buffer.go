@@ -12,7 +12,8 @@ import (
 // EnvelopeStream's caller. put never blocks; while the queue holds more
 // than maxBatches batches or more than maxBytes of estimated decoded size,
 // it drops the oldest batch and counts it, and get reports the count to
-// the alerter (as the original's diode does, in batches). Slots are
+// the alerter (as the original's diode does, in batches); the dropped
+// envelopes are counted in the connector's statistics at once. Slots are
 // allocated as batches arrive, never reserved up to the maximum. The
 // reader waits on a channel, not a polling loop.
 type batchQueue struct {
@@ -25,6 +26,7 @@ type batchQueue struct {
 	maxBytes   int
 	wake       chan struct{}
 	alert      func(missed int)
+	stats      *streamCounters
 }
 
 type queuedBatch struct {
@@ -32,12 +34,13 @@ type queuedBatch struct {
 	size int
 }
 
-func newBatchQueue(maxBatches, maxBytes int, alert func(missed int)) *batchQueue {
+func newBatchQueue(maxBatches, maxBytes int, alert func(missed int), stats *streamCounters) *batchQueue {
 	return &batchQueue{
 		maxBatches: max(maxBatches, 1),
 		maxBytes:   max(maxBytes, 1),
 		wake:       make(chan struct{}, 1),
 		alert:      alert,
+		stats:      stats,
 	}
 }
 
@@ -45,14 +48,16 @@ func newBatchQueue(maxBatches, maxBytes int, alert func(missed int)) *batchQueue
 // batches as needed. A batch larger than maxBytes on its own is still
 // queued, alone.
 func (q *batchQueue) put(b []*loggregator_v2.Envelope, size int) {
+	droppedEnvs := 0
 	q.mu.Lock()
 	for q.len() > 0 && (q.len() >= q.maxBatches || q.bytes+size > q.maxBytes) {
-		q.popLocked()
+		droppedEnvs += len(q.popLocked())
 		q.dropped++
 	}
 	q.items = append(q.items, queuedBatch{envs: b, size: size})
 	q.bytes += size
 	q.mu.Unlock()
+	q.stats.addDropped(droppedEnvs)
 	select {
 	case q.wake <- struct{}{}:
 	default:

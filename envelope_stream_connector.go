@@ -3,6 +3,7 @@ package loggregator
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
@@ -66,9 +67,10 @@ var envelopeStreamBackoff = backoff.Config{
 // A connector is safe for concurrent use; each Stream call has its own
 // connection.
 type EnvelopeStreamConnector struct {
-	addr string
-	tls  *tls.Config
-	cfg  envelopeStreamConfig
+	addr  string
+	tls   *tls.Config
+	cfg   envelopeStreamConfig
+	stats streamCounters
 }
 
 // envelopeStreamConfig is what the options record; NewEnvelopeStreamConnector
@@ -132,7 +134,7 @@ func WithEnvelopeStreamConnectorDialOptions(opts ...grpc.DialOption) EnvelopeStr
 // what one call of the EnvelopeStream returns, see
 // EnvelopeStreamMaxBatchBytes), on the goroutine that calls the
 // EnvelopeStream, before the next batch is returned. A nil alerter ignores
-// drops.
+// drops. Stats().Dropped counts the dropped envelopes, not batches.
 func WithEnvelopeStreamBuffer(size int, alerter func(missed int)) EnvelopeStreamOption {
 	return func(c *EnvelopeStreamConnector) {
 		c.cfg.buffered = size > 0 || alerter != nil
@@ -195,8 +197,9 @@ func NewEnvelopeStreamConnector(
 // stream is called again. The request is sent unchanged (a nil req is sent
 // as an empty request); envelopes come in the order the server sent them;
 // empty batches are skipped. The stream returns nil once ctx is done.
-// Invalid dial options are logged and the stream then just waits for ctx
-// to end and returns nil (the original panicked).
+// Invalid dial options are logged and recorded as the last error in
+// Stats, and the stream then just waits for ctx to end and returns nil
+// (the original panicked).
 //
 // Reconnecting: while the server is away, gRPC reconnects the connection
 // with delays of EnvelopeStreamRetryDelay growing to
@@ -238,7 +241,9 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 	dialOpts = append(dialOpts, grpc.WithTransportCredentials(credentials.NewTLS(c.tls)))
 	conn, err := grpc.NewClient(c.addr, dialOpts...)
 	if err != nil {
-		c.cfg.logger.Printf("invalid gRPC dial configuration: %v", err)
+		err = fmt.Errorf("invalid gRPC dial configuration: %w", err)
+		c.stats.setError(err, time.Now())
+		c.cfg.logger.Printf("%v", err)
 		// Block like a healthy stream would, so that a caller looping on
 		// the stream does not spin; nil once ctx is done.
 		return func() []*loggregator_v2.Envelope {
@@ -251,6 +256,7 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 		HealthyAfter: EnvelopeStreamHealthyAfter,
 		ChunkBytes:   EnvelopeStreamMaxBatchBytes,
 		Logger:       c.cfg.logger,
+		Recorder:     streamRecorder{&c.stats},
 	})
 	// One goroutine owns the gRPC stream: it receives and decodes the next
 	// batches while the caller handles the previous ones, and closes the
@@ -288,7 +294,7 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 		}
 	}
 
-	q := newBatchQueue(c.cfg.bufferSize, c.cfg.bufferBytes, c.cfg.alerter)
+	q := newBatchQueue(c.cfg.bufferSize, c.cfg.bufferBytes, c.cfg.alerter, &c.stats)
 	go func() {
 		defer conn.Close()
 		for {

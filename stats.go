@@ -154,23 +154,38 @@ type EnvelopeStreamStats struct {
 	// optional buffer (WithEnvelopeStreamBuffer), so it includes those
 	// the buffer later dropped.
 	Envelopes uint64
-	// Batches counts batches received from the server.
+	// Batches counts batches (EnvelopeBatch messages) received from the
+	// server, empty ones included. A batch that the stream returns in
+	// several parts (see EnvelopeStreamMaxBatchBytes) counts once.
 	Batches uint64
-	// Dropped counts envelopes dropped by the optional buffer because the
-	// consumer did not keep up: the total of the numbers given to the
-	// buffer's alerter. It stays zero without the buffer.
+	// Dropped counts envelopes (not batches) that the optional buffer
+	// dropped because the consumer did not keep up, as they are dropped.
+	// The buffer's alerter hears of the same drops in batches, on the
+	// consumer's next call of the EnvelopeStream: when every batch holds n
+	// envelopes, Dropped is n times the total given to the alerter once
+	// the alerter has been called. Envelopes still in the buffer when a
+	// stream's context ends are not counted. It stays zero without the
+	// buffer; an unbuffered stream slows the server down instead.
 	Dropped uint64
-	// Reconnects counts streams reopened after an earlier stream broke or
-	// could not be opened; the first stream of each Stream call is not a
-	// reconnect.
+	// Reconnects counts streams opened after the first stream of the same
+	// Stream call, whatever ended the one before: a break, a clean end by
+	// the server, a batch that could not be decoded. Failed attempts in
+	// between are not counted (they are errors, see LastError), so a
+	// server that goes away and comes back adds exactly one; a stream
+	// that the server answers with an error status once it is open does
+	// count. The first stream of each Stream call is not a reconnect, even
+	// when attempts failed before it.
 	Reconnects uint64
 	// LastError is the most recent error met while opening or reading a
-	// stream, or nil if there was none.
+	// stream (including a batch that could not be decoded, and dial
+	// options that gRPC rejects), or nil if there was none. A stream the server ends cleanly and the end of a
+	// Stream call's context are not errors.
 	LastError error
 	// LastErrorTime is when LastError happened; the zero time if there was
 	// none.
 	LastErrorTime time.Time
-	// Lag is the egress lag of every envelope received.
+	// Lag is the egress lag of every envelope counted in Envelopes: the
+	// time its batch was read from the connection minus its timestamp.
 	Lag LagHistogram
 }
 
@@ -369,12 +384,24 @@ type streamCounters struct {
 // of its envelopes. Call it with the time the batch arrived, before the
 // optional buffer.
 func (c *streamCounters) received(now time.Time, batch []*loggregator_v2.Envelope) {
-	c.envelopes.Add(uint64(len(batch)))
-	c.batches.Add(1)
-	observeLag(&c.lag, now, batch)
+	c.addBatch()
+	c.addEnvelopes(now, batch)
 }
 
-// addDropped counts n envelopes dropped by the optional buffer.
+// addBatch counts one batch received from the server. A batch handed out
+// in several chunks is counted once, with addBatch, and its envelopes
+// chunk by chunk, with addEnvelopes.
+func (c *streamCounters) addBatch() { c.batches.Add(1) }
+
+// addEnvelopes counts envs, part or all of a batch received at now, and
+// records the lag of each.
+func (c *streamCounters) addEnvelopes(now time.Time, envs []*loggregator_v2.Envelope) {
+	c.envelopes.Add(uint64(len(envs)))
+	observeLag(&c.lag, now, envs)
+}
+
+// addDropped counts n envelopes (not batches) dropped by the optional
+// buffer.
 func (c *streamCounters) addDropped(n int) {
 	if n > 0 {
 		c.dropped.Add(uint64(n))

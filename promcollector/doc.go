@@ -44,8 +44,8 @@
 //
 //	loggregator_egress_envelopes_received_total                  Envelopes
 //	loggregator_egress_batches_received_total                    Batches
-//	loggregator_egress_envelopes_dropped_total                   Dropped
-//	loggregator_egress_reconnects_total                          Reconnects
+//	loggregator_egress_envelopes_dropped_total                   Dropped (envelopes, although the buffer's alerter counts batches)
+//	loggregator_egress_reconnects_total                          Reconnects (streams opened after the first of each Stream call)
 //	loggregator_egress_last_error_timestamp_seconds              LastErrorTime (gauge)
 //	loggregator_egress_lag_seconds                               Lag (histogram)
 //	loggregator_egress_envelopes_future_timestamp_total          Lag.FutureTimestamps

@@ -18,4 +18,9 @@
 // Codec) and handed out in chunks of at most ChunkBytes of estimated
 // decoded size (decode.Size), and the next message is read only after the
 // last chunk of the current one has been taken.
+//
+// Statistics: a Config's Recorder hears of every message received, every
+// chunk handed out (with the time its message arrived, for egress lag),
+// every stream opened after the first, and every error, on the goroutine
+// that calls Next. The Receiver itself keeps no counts.
 package egress

@@ -2,6 +2,7 @@ package egress
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -32,7 +33,35 @@ type Config struct {
 	ChunkBytes int
 	// Logger gets one line per failed attempt.
 	Logger Logger
+	// Recorder, if not nil, is told what the Receiver receives and meets.
+	Recorder Recorder
 }
+
+// Recorder receives a Receiver's statistics. Its methods are called on the
+// goroutine that calls Next, so they must be cheap and must not block.
+type Recorder interface {
+	// Batch is called once for each message received, empty ones
+	// included, before any of its envelopes is handed out.
+	Batch()
+	// Envelopes is called once for each chunk Next returns, with the time
+	// the chunk's message was received.
+	Envelopes(received time.Time, envs []*v2.Envelope)
+	// Reconnect is called for each stream opened after the first one the
+	// Receiver opened.
+	Reconnect()
+	// Error is called with each error met while opening or reading a
+	// stream, and when it was met, before the error is logged. A clean end
+	// of a stream and the end of Next's context are not errors.
+	Error(err error, at time.Time)
+}
+
+// nopRecorder is the Recorder of a Config without one.
+type nopRecorder struct{}
+
+func (nopRecorder) Batch()                              {}
+func (nopRecorder) Envelopes(time.Time, []*v2.Envelope) {}
+func (nopRecorder) Reconnect()                          {}
+func (nopRecorder) Error(error, time.Time)              {}
 
 // Receiver owns one BatchedReceiver stream at a time on conn.
 type Receiver struct {
@@ -49,14 +78,19 @@ type Receiver struct {
 	delay    time.Duration // earliest next attempt, counted from started
 	young    int           // consecutive streams that ended before HealthyAfter
 
-	raw     RawBatch
-	chunker *decode.Chunker // over raw, while it has envelopes left
+	raw      RawBatch
+	chunker  *decode.Chunker // over raw, while it has envelopes left
+	received time.Time       // when raw was received
+	opens    int             // streams opened so far
 }
 
 // New returns a Receiver for req on conn. It does no I/O.
 func New(conn *grpc.ClientConn, req *v2.EgressBatchRequest, cfg Config) *Receiver {
 	if cfg.ChunkBytes < 1 {
 		cfg.ChunkBytes = 1
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = nopRecorder{}
 	}
 	return &Receiver{
 		conn:   conn,
@@ -76,13 +110,16 @@ func (r *Receiver) Next(ctx context.Context) ([]*v2.Envelope, int) {
 			envs, size, err := r.chunker.Next(r.cfg.ChunkBytes)
 			switch {
 			case err != nil:
-				r.cfg.Logger.Printf("Error receiving from Logs Provider: decoding batch: %v", err)
+				err = fmt.Errorf("decoding batch: %w", err)
+				r.cfg.Recorder.Error(err, time.Now())
+				r.cfg.Logger.Printf("Error receiving from Logs Provider: %v", err)
 				r.endStream(false)
 			case envs == nil:
 				r.raw.Free()
 				r.chunker = nil
 			}
 			if len(envs) > 0 {
+				r.cfg.Recorder.Envelopes(r.received, envs)
 				return envs, size
 			}
 			continue
@@ -97,11 +134,14 @@ func (r *Receiver) Next(ctx context.Context) ([]*v2.Envelope, int) {
 			}
 			clean := err == io.EOF
 			if !clean {
+				r.cfg.Recorder.Error(err, time.Now())
 				r.cfg.Logger.Printf("Error receiving from Logs Provider: %v", err)
 			}
 			r.endStream(clean)
 			continue
 		}
+		r.received = time.Now()
+		r.cfg.Recorder.Batch()
 		r.chunker = decode.NewChunker(r.raw.Bytes())
 	}
 	r.release()
@@ -120,6 +160,7 @@ func (r *Receiver) open(ctx context.Context) {
 	if err != nil {
 		cancel()
 		if ctx.Err() == nil {
+			r.cfg.Recorder.Error(err, time.Now())
 			r.cfg.Logger.Printf("Error connecting to Logs Provider: %v", err)
 			r.young++
 			r.delay = r.bo.Next()
@@ -127,6 +168,10 @@ func (r *Receiver) open(ctx context.Context) {
 		return
 	}
 	r.rx, r.cancelRx, r.opened = rx, cancel, time.Now()
+	r.opens++
+	if r.opens > 1 {
+		r.cfg.Recorder.Reconnect()
+	}
 }
 
 // pace waits until the next attempt may start: while the connection is in
