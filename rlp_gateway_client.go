@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/go-loggregator/internal/backoff"
-	"code.cloudfoundry.org/go-loggregator/internal/batchjson"
+	"code.cloudfoundry.org/go-loggregator/internal/gatewayjson"
 	"code.cloudfoundry.org/go-loggregator/internal/rlpquery"
 	"code.cloudfoundry.org/go-loggregator/internal/sse"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
@@ -375,7 +375,7 @@ func (c *RLPGatewayClient) read(ctx context.Context, body io.Reader, batches cha
 			continue
 		}
 		var batch loggregator_v2.EnvelopeBatch
-		if err := batchjson.Unmarshal(ev.Data, &batch); err != nil {
+		if err := gatewayjson.Unmarshal(ev.Data, &batch); err != nil {
 			malformed++
 			c.log.Printf("failed to unmarshal envelope batch (%d malformed on this connection): %s", malformed, err)
 			continue

@@ -1,4 +1,4 @@
-package batchjson
+package gatewayjson
 
 import (
 	"encoding/base64"

@@ -1,4 +1,4 @@
-package envjson
+package gatewayjson
 
 import (
 	"encoding/base64"
