@@ -51,4 +51,20 @@
 // All functions are safe for concurrent use, as long as the envelopes being
 // written are not modified at the same time and each Unmarshal call has its
 // own dst.
+//
+// # Files
+//
+//   - marshal.go: the writer (AppendBatch, AppendEnvelope) and its string,
+//     number and sorted-map output helpers.
+//   - unmarshal.go: the reader's entry point (Unmarshal), the pooled decoder
+//     state and the protojson fallback.
+//   - schema.go: the batch and the Envelope's fields, which field goes where,
+//     and the one-allocation envelope layouts.
+//   - schema_messages.go: the messages inside an envelope (Log, Counter,
+//     Gauge, Timer, Event), the tags maps and Value.
+//   - lexer.go: scanning tokens (whitespace, punctuation, literals, member
+//     names, strings with the word-at-a-time search, numbers), unescaping,
+//     and skipping unknown values.
+//   - values.go: integers, doubles, strings, the log type enum and base64
+//     payloads from their tokens, and the arenas they are carved from.
 package gatewayjson
