@@ -92,17 +92,7 @@ func (d *decoder) key(first bool) (key []byte, more, ok bool) {
 	if more, ok = d.member(first); !more || !ok {
 		return nil, more, ok
 	}
-	start, end, esc, ok := d.str()
-	if !ok {
-		return nil, false, false
-	}
-	key = d.b[start:end]
-	if esc {
-		if key, ok = d.unescape(key); !ok {
-			return nil, false, false
-		}
-	}
-	if !d.lit(':') {
+	if key, _, ok = d.str(); !ok || !d.lit(':') {
 		return nil, false, false
 	}
 	return key, true, true
@@ -139,10 +129,7 @@ func (d *decoder) skip(depth int) bool {
 	}
 	switch d.b[d.i] {
 	case '"':
-		start, end, esc, ok := d.str()
-		if ok && esc {
-			_, ok = d.unescape(d.b[start:end])
-		}
+		_, _, ok := d.str()
 		return ok
 	case '{':
 		d.i++
@@ -195,36 +182,43 @@ func (d *decoder) skip(depth int) bool {
 	}
 }
 
-// str reads a JSON string, returning the bounds of its raw contents and
-// whether they contain escapes. UTF-8 and control characters are checked
-// here; escapes are checked by unescape, which every caller runs when esc.
-func (d *decoder) str() (start, end int, esc, ok bool) {
+// str reads a JSON string and returns its contents: a slice of the input,
+// or, if esc (it had escapes), the unescaped text in d.scratch, valid until
+// the next string with escapes. UTF-8 and control characters are checked
+// while scanning, escapes by unescape.
+func (d *decoder) str() (s []byte, esc, ok bool) {
 	d.ws()
 	b := d.b
 	i := d.i
 	if i >= len(b) || b[i] != '"' {
-		return 0, 0, false, false
+		return nil, false, false
 	}
 	i++
-	start = i
+	start := i
 	nonASCII := false
 	for {
 		i = plainASCII(b, i)
 		if i >= len(b) {
-			return 0, 0, false, false
+			return nil, false, false
 		}
 		switch c := b[i]; {
 		case c == '"':
 			if nonASCII && !utf8.Valid(b[start:i]) {
-				return 0, 0, false, false
+				return nil, false, false
 			}
 			d.i = i + 1
-			return start, i, esc, true
+			if !esc {
+				return b[start:i], false, true
+			}
+			if s, ok = d.unescape(b[start:i]); !ok {
+				return nil, false, false
+			}
+			return s, true, true
 		case c == '\\':
 			esc = true
 			i += 2
 		case c < 0x20:
-			return 0, 0, false, false
+			return nil, false, false
 		default:
 			nonASCII = true
 			i++

@@ -13,41 +13,60 @@ import (
 func (d *decoder) decode(data []byte) ([]*v2.Envelope, bool) {
 	d.b, d.i = data, 0
 	d.prevPairs, d.prevTags, d.prevSID = d.prevPairs[:0], nil, ""
-	if !d.lit('{') {
-		return nil, false
-	}
 	var batch []*v2.Envelope
-	seen := false
-	for first := true; ; first = false {
-		key, more, ok := d.key(first)
-		if !ok {
-			return nil, false
-		}
-		if !more {
-			break
-		}
-		if string(key) != "batch" {
-			if !d.skipUnknown(key) {
-				return nil, false
-			}
-			continue
-		}
-		if seen {
-			return nil, false
-		}
-		seen = true
-		if d.null() {
-			continue
-		}
-		if batch, ok = d.envelopes(); !ok {
-			return nil, false
-		}
-	}
-	d.ws()
-	if d.i != len(d.b) {
+	ok := d.fields(batchField, func(int) (ok bool) {
+		batch, ok = d.envelopes()
+		return ok
+	})
+	if d.ws(); !ok || d.i != len(d.b) {
 		return nil, false
 	}
 	return batch, true
+}
+
+func batchField(k []byte) int {
+	if string(k) == "batch" {
+		return 1
+	}
+	return 0
+}
+
+// fields loops over the members of one message object, the one loop every
+// message shares. name maps a key to a field number (0: unknown, skipped);
+// value parses the non-null value of field f (null is the default; a null
+// oneof member is not set). Duplicate fields (protojson's error) and
+// malformed input fail.
+func (d *decoder) fields(name func([]byte) int, value func(f int) bool) bool {
+	if !d.lit('{') {
+		return false
+	}
+	var seen uint32
+	for first := true; ; first = false {
+		key, more, ok := d.key(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+		f := name(key)
+		if f == 0 {
+			if !d.skipUnknown(key) {
+				return false
+			}
+			continue
+		}
+		if seen&(1<<f) != 0 {
+			return false
+		}
+		seen |= 1 << f
+		if d.null() {
+			continue
+		}
+		if !value(f) {
+			return false
+		}
+	}
 }
 
 // envelopes reads the batch array; [] gives an empty non-nil slice.
@@ -162,15 +181,11 @@ type eventEnvelope struct {
 // parser, at most one oneof member set, then one allocation for the
 // envelope with its member.
 func (d *decoder) envelope() (*v2.Envelope, bool) {
-	if !d.lit('{') {
-		return nil, false
-	}
 	var (
 		ts       int64
 		sid, iid string
 		dtags    map[string]*v2.Value
 		tags     map[string]string
-		seen     uint32
 		member   int // field number of the set oneof member, 0 if none
 		// oneof member contents
 		payload    []byte
@@ -180,28 +195,7 @@ func (d *decoder) envelope() (*v2.Envelope, bool) {
 		i1, i2     int64  // timer start, stop
 		metrics    map[string]*v2.GaugeValue
 	)
-	for first := true; ; first = false {
-		key, more, ok := d.key(first)
-		if !ok {
-			return nil, false
-		}
-		if !more {
-			break
-		}
-		f := envelopeField(key)
-		if f == 0 {
-			if !d.skipUnknown(key) {
-				return nil, false
-			}
-			continue
-		}
-		if seen&(1<<f) != 0 {
-			return nil, false // duplicate field: protojson's error
-		}
-		seen |= 1 << f
-		if d.null() {
-			continue // null is the default; a null oneof member is not set
-		}
+	ok := d.fields(envelopeField, func(f int) (ok bool) {
 		switch f {
 		case fTimestamp:
 			ts, ok = d.int64Val()
@@ -216,7 +210,7 @@ func (d *decoder) envelope() (*v2.Envelope, bool) {
 			tags, ok = d.tags()
 		default:
 			if member != 0 {
-				return nil, false // oneof already set: protojson's error
+				return false // oneof already set: protojson's error
 			}
 			member = f
 			switch f {
@@ -232,9 +226,10 @@ func (d *decoder) envelope() (*v2.Envelope, bool) {
 				str1, str2, ok = d.event()
 			}
 		}
-		if !ok {
-			return nil, false
-		}
+		return ok
+	})
+	if !ok {
+		return nil, false
 	}
 	var e *v2.Envelope
 	switch member {

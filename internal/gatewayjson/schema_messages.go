@@ -1,6 +1,6 @@
 // This file owns the schema of the messages inside an envelope: Log,
 // Counter, Gauge, Timer, Event, the tags and deprecated_tags maps and
-// Value, and the generic member loop (fields) they share.
+// Value.
 
 package gatewayjson
 
@@ -9,42 +9,6 @@ import (
 
 	v2 "code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
-
-// fields loops over the members of one sub-message object. name maps a key
-// to a field number (0: unknown, skipped); value parses the non-null value
-// of field f. Duplicate fields and malformed input fail.
-func (d *decoder) fields(name func([]byte) int, value func(f int) bool) bool {
-	if !d.lit('{') {
-		return false
-	}
-	var seen uint32
-	for first := true; ; first = false {
-		key, more, ok := d.key(first)
-		if !ok {
-			return false
-		}
-		if !more {
-			return true
-		}
-		f := name(key)
-		if f == 0 {
-			if !d.skipUnknown(key) {
-				return false
-			}
-			continue
-		}
-		if seen&(1<<f) != 0 {
-			return false
-		}
-		seen |= 1 << f
-		if d.null() {
-			continue
-		}
-		if !value(f) {
-			return false
-		}
-	}
-}
 
 func logField(k []byte) int {
 	switch string(k) {

@@ -22,11 +22,11 @@ const arenaChunk = 8 << 10
 func (d *decoder) intText() ([]byte, bool) {
 	d.ws()
 	if d.i < len(d.b) && d.b[d.i] == '"' {
-		start, end, esc, ok := d.str()
+		s, esc, ok := d.str()
 		if !ok || esc {
 			return nil, false
 		}
-		return d.b[start:end], true
+		return s, true
 	}
 	start, end, isInt, ok := d.num()
 	if !ok || !isInt {
@@ -57,29 +57,35 @@ func parseDigits(b []byte) (neg bool, v uint64, ok bool) {
 	return neg, v, true
 }
 
-func (d *decoder) int64Val() (int64, bool) {
+// intDigits reads an integer given as a JSON number or a JSON string without
+// escapes, as a sign and a magnitude below 2^64.
+func (d *decoder) intDigits() (neg bool, v uint64, ok bool) {
 	t, ok := d.intText()
 	if !ok {
-		return 0, false
+		return false, 0, false
 	}
-	neg, v, ok := parseDigits(t)
-	switch {
+	return parseDigits(t)
+}
+
+// signedVal reads an integer that fits in a two's complement integer of
+// size bits (at most 64).
+func (d *decoder) signedVal(size uint) (int64, bool) {
+	neg, v, ok := d.intDigits()
+	switch limit := uint64(1) << (size - 1); {
 	case !ok:
 		return 0, false
-	case neg && v <= 1<<63:
+	case neg && v <= limit:
 		return int64(-v), true
-	case !neg && v < 1<<63:
+	case !neg && v < limit:
 		return int64(v), true
 	}
 	return 0, false
 }
 
+func (d *decoder) int64Val() (int64, bool) { return d.signedVal(64) }
+
 func (d *decoder) uint64Val() (uint64, bool) {
-	t, ok := d.intText()
-	if !ok {
-		return 0, false
-	}
-	neg, v, ok := parseDigits(t)
+	neg, v, ok := d.intDigits()
 	if !ok || neg {
 		return 0, false
 	}
@@ -88,13 +94,13 @@ func (d *decoder) uint64Val() (uint64, bool) {
 
 func (d *decoder) float64Val() (float64, bool) {
 	d.ws()
-	var start, end int
+	var text []byte
 	if d.i < len(d.b) && d.b[d.i] == '"' {
-		s, e, esc, ok := d.str()
+		s, esc, ok := d.str()
 		if !ok || esc {
 			return 0, false
 		}
-		switch string(d.b[s:e]) {
+		switch string(s) {
 		case "NaN":
 			return math.NaN(), true
 		case "Infinity":
@@ -102,18 +108,18 @@ func (d *decoder) float64Val() (float64, bool) {
 		case "-Infinity":
 			return math.Inf(-1), true
 		}
-		if n, _ := numLen(d.b[s:e]); n == 0 || n != e-s {
+		if n, _ := numLen(s); n == 0 || n != len(s) {
 			return 0, false
 		}
-		start, end = s, e
+		text = s
 	} else {
 		s, e, _, ok := d.num()
 		if !ok {
 			return 0, false
 		}
-		start, end = s, e
+		text = d.b[s:e]
 	}
-	f, err := strconv.ParseFloat(string(d.b[start:end]), 64)
+	f, err := strconv.ParseFloat(string(text), 64)
 	if err != nil {
 		return 0, false
 	}
@@ -121,32 +127,14 @@ func (d *decoder) float64Val() (float64, bool) {
 }
 
 // stringVal reads a JSON string value.
-func (d *decoder) stringVal() (string, bool) {
-	start, end, esc, ok := d.str()
-	if !ok {
-		return "", false
-	}
-	raw := d.b[start:end]
-	if esc {
-		if raw, ok = d.unescape(raw); !ok {
-			return "", false
-		}
-	}
-	return d.save(raw), true
-}
+func (d *decoder) stringVal() (string, bool) { return d.stringValLike("") }
 
-// stringValLike is stringVal returning like itself when the value equals
-// it, saving a copy.
+// stringValLike reads a JSON string value, returning like itself when the
+// value equals it, saving a copy.
 func (d *decoder) stringValLike(like string) (string, bool) {
-	start, end, esc, ok := d.str()
+	raw, _, ok := d.str()
 	if !ok {
 		return "", false
-	}
-	raw := d.b[start:end]
-	if esc {
-		if raw, ok = d.unescape(raw); !ok {
-			return "", false
-		}
 	}
 	if string(raw) == like {
 		return like, true
@@ -176,50 +164,26 @@ func (d *decoder) save(b []byte) string {
 func (d *decoder) logTypeVal() (int32, bool) {
 	d.ws()
 	if d.i < len(d.b) && d.b[d.i] == '"' {
-		start, end, esc, ok := d.str()
+		name, _, ok := d.str()
 		if !ok {
 			return 0, false
-		}
-		name := d.b[start:end]
-		if esc {
-			if name, ok = d.unescape(name); !ok {
-				return 0, false
-			}
 		}
 		if string(name) == "ERR" {
 			return int32(v2.Log_ERR), true
 		}
 		return int32(v2.Log_OUT), true
 	}
-	t, ok := d.intText()
-	if !ok {
-		return 0, false
-	}
-	neg, v, ok := parseDigits(t)
-	switch {
-	case !ok:
-		return 0, false
-	case neg && v <= 1<<31:
-		return int32(-int64(v)), true
-	case !neg && v < 1<<31:
-		return int32(v), true
-	}
-	return 0, false
+	n, ok := d.signedVal(32)
+	return int32(n), ok
 }
 
 // bytesVal decodes base64 as protojson does: URL alphabet if the text holds
 // '-' or '_', unpadded if its length is not a multiple of 4. Payloads share
 // backing arrays of arenaChunk bytes, each capped at its own length.
 func (d *decoder) bytesVal() ([]byte, bool) {
-	start, end, esc, ok := d.str()
+	src, esc, ok := d.str()
 	if !ok {
 		return nil, false
-	}
-	src := d.b[start:end]
-	if esc {
-		if src, ok = d.unescape(src); !ok {
-			return nil, false
-		}
 	}
 	need := base64.RawStdEncoding.DecodedLen(len(src)) // bound for all four
 	var buf []byte
