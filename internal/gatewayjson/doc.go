@@ -55,16 +55,17 @@
 // # Files
 //
 //   - marshal.go: the writer (AppendBatch, AppendEnvelope) and its string,
-//     number and sorted-map output helpers.
+//     double and sorted-map output helpers.
 //   - unmarshal.go: the reader's entry point (Unmarshal), the pooled decoder
 //     state and the protojson fallback.
 //   - schema.go: the batch and the Envelope's fields, which field goes where,
-//     and the one-allocation envelope layouts.
+//     the one-allocation envelope layouts, and the member loop all message
+//     objects share.
 //   - schema_messages.go: the messages inside an envelope (Log, Counter,
 //     Gauge, Timer, Event), the tags maps and Value.
 //   - lexer.go: scanning tokens (whitespace, punctuation, literals, member
-//     names, strings with the word-at-a-time search, numbers), unescaping,
-//     and skipping unknown values.
+//     names, strings with the word-at-a-time search and their unescaping,
+//     numbers), and skipping unknown values.
 //   - values.go: integers, doubles, strings, the log type enum and base64
 //     payloads from their tokens, and the arenas they are carved from.
 package gatewayjson

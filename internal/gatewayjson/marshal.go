@@ -1,3 +1,7 @@
+// This file owns the writer: AppendBatch and AppendEnvelope, one map
+// writer for tags, deprecated_tags and gauge metrics, and the JSON string
+// and double output rules.
+
 package gatewayjson
 
 import (

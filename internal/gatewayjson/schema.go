@@ -1,6 +1,8 @@
 // This file owns the envelope schema: the batch object, the Envelope's
-// fields and which field goes where, and the one-allocation envelope
-// layouts. The messages inside an envelope are in schema_messages.go.
+// fields and which field goes where, the one-allocation envelope layouts,
+// and fields, the member loop every message object shares (duplicate,
+// null and unknown-field rules). The messages inside an envelope are in
+// schema_messages.go.
 
 package gatewayjson
 
