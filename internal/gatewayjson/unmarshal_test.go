@@ -235,6 +235,15 @@ func TestEdgeCases(t *testing.T) {
 		{"top-level array", `[]`, false},
 		{"truncated", `{"batch":[{"source_id":"a"`, false},
 		{"not json", `hello`, false},
+		{"unknown in counter", env(`"counter":{"x":1,"name":"c"}`), true},
+		{"unknown in timer", env(`"timer":{"x":[],"name":"t"}`), true},
+		{"unknown in event", env(`"event":{"x":{},"title":"t"}`), true},
+		{"upper-case unicode escape", env(`"source_id":"\u00E9\u00e9"`), true},
+		{"bad hex in unicode escape", env(`"source_id":"\u00g9"`), false},
+		{"long string and payload outside the arena", env(`"source_id":"` + strings.Repeat("a", 3000) + `","log":{"payload":"` + strings.Repeat("QUJD", 1000) + `"}`), true},
+		{"literal without delimiter", env(`"u":truex`), false},
+		{"batch not an array", `{"batch":{}}`, false},
+		{"metric name not a string", env(`"gauge":{"metrics":{1:{}}}`), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
