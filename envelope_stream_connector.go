@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	grpcbackoff "google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 
 	"code.cloudfoundry.org/go-loggregator/internal/backoff"
+	"code.cloudfoundry.org/go-loggregator/internal/egress"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
@@ -16,17 +18,45 @@ import (
 const (
 	// DefaultEnvelopeStreamBufferSize is the number of batches the buffer
 	// of WithEnvelopeStreamBuffer holds when it is enabled with a size
-	// below 1.
+	// below 1 and an alerter.
 	DefaultEnvelopeStreamBufferSize = 100
-	// EnvelopeStreamRetryDelay is about the delay before the first
-	// reconnect attempt after a stream fails; each further consecutive
-	// failure doubles it (±20% jitter).
-	EnvelopeStreamRetryDelay = backoff.DefaultBaseDelay
-	// EnvelopeStreamMaxRetryDelay caps the delay between two reconnect
-	// attempts. A stream that delivered data, or stayed open at least this
-	// long, resets the delay to EnvelopeStreamRetryDelay.
-	EnvelopeStreamMaxRetryDelay = backoff.DefaultMaxDelay
+	// DefaultEnvelopeStreamBufferBytes bounds the estimated decoded size of
+	// the batches the buffer of WithEnvelopeStreamBuffer holds, whatever
+	// its size in batches; see WithEnvelopeStreamBufferBytes.
+	DefaultEnvelopeStreamBufferBytes = 256 << 20
+	// EnvelopeStreamMaxBatchBytes is the estimated decoded size at which a
+	// batch from the server is split into several, each returned by its
+	// own call of the EnvelopeStream. The estimate counts the envelopes'
+	// structs, maps and bytes generously (about 2.2 times the real heap for
+	// empty envelopes, 1.6 for typical app logs, 2 for large logs): a
+	// batch of 100 envelopes is only split when they average more than
+	// about 10 KiB of estimate, or roughly 5 KiB of log payload.
+	EnvelopeStreamMaxBatchBytes = 1 << 20
+	// EnvelopeStreamRetryDelay is about the delay before a new stream is
+	// opened after one failed on a working connection; each further
+	// consecutive failure multiplies it by 1.6 up to
+	// EnvelopeStreamMaxRetryDelay (±20% jitter). The gRPC connection
+	// reconnects with the same delays.
+	EnvelopeStreamRetryDelay = 300 * time.Millisecond
+	// EnvelopeStreamMaxRetryDelay caps the delay between two attempts, so
+	// data flows again within about half a second of a server's return,
+	// while a server that is away sees at most 2.5 attempts a second.
+	EnvelopeStreamMaxRetryDelay = 500 * time.Millisecond
+	// EnvelopeStreamHealthyAfter is how long a stream must have been open
+	// to count as healthy: when it ends, for whatever reason, the next one
+	// is opened at once and the delays start again from
+	// EnvelopeStreamRetryDelay.
+	EnvelopeStreamHealthyAfter = time.Second
 )
+
+// envelopeStreamBackoff is the backoff of both the gRPC connection and the
+// stream attempts on a working connection.
+var envelopeStreamBackoff = backoff.Config{
+	BaseDelay:  EnvelopeStreamRetryDelay,
+	MaxDelay:   EnvelopeStreamMaxRetryDelay,
+	Multiplier: 1.6,
+	Jitter:     0.2,
+}
 
 // EnvelopeStreamConnector provides a way to connect to loggregator and
 // consume a stream of envelopes. It handles reconnecting and provides a
@@ -44,11 +74,12 @@ type EnvelopeStreamConnector struct {
 // envelopeStreamConfig is what the options record; NewEnvelopeStreamConnector
 // resolves it once.
 type envelopeStreamConfig struct {
-	logger     Logger
-	dialOpts   []grpc.DialOption
-	buffered   bool
-	bufferSize int
-	alerter    func(missed int)
+	logger      Logger
+	dialOpts    []grpc.DialOption
+	buffered    bool
+	bufferSize  int
+	bufferBytes int
+	alerter     func(missed int)
 }
 
 // EnvelopeStreamOption configures a EnvelopeStreamConnector.
@@ -67,11 +98,20 @@ func WithEnvelopeStreamLogger(l Logger) EnvelopeStreamOption {
 // dial options.
 //
 // The default is none. A later call replaces the options of an earlier
-// one. Transport credentials built from the connector's *tls.Config are
-// always appended last, so they win over any given here.
+// one; nil options are ignored. They are applied after the connector's
+// own grpc.WithConnectParams (reconnect delays of
+// EnvelopeStreamRetryDelay up to EnvelopeStreamMaxRetryDelay), so a
+// grpc.WithConnectParams given here replaces those delays. Transport
+// credentials built from the connector's *tls.Config are always appended
+// last, so they win over any given here.
 func WithEnvelopeStreamConnectorDialOptions(opts ...grpc.DialOption) EnvelopeStreamOption {
 	return func(c *EnvelopeStreamConnector) {
-		c.cfg.dialOpts = append([]grpc.DialOption(nil), opts...)
+		c.cfg.dialOpts = make([]grpc.DialOption, 0, len(opts))
+		for _, o := range opts {
+			if o != nil {
+				c.cfg.dialOpts = append(c.cfg.dialOpts, o)
+			}
+		}
 	}
 }
 
@@ -80,18 +120,34 @@ func WithEnvelopeStreamConnectorDialOptions(opts ...grpc.DialOption) EnvelopeStr
 // if it is not being drained quick enough. If the buffer drops data, the
 // 'alerter' function will be invoked with the number of envelopes dropped.
 //
-// Buffering is off by default. The buffer holds size batches (a size below
-// 1 means DefaultEnvelopeStreamBufferSize); when it is full the oldest
-// batch is dropped and alerter is called with the number of envelopes (not
-// batches, as the original did) in it, on the goroutine that calls the
+// As in the original, the buffer is enabled when size is above 0 or
+// alerter is not nil: WithEnvelopeStreamBuffer(0, nil) leaves the stream
+// unbuffered. The buffer holds up to size batches (a size below 1 with an
+// alerter means DefaultEnvelopeStreamBufferSize; huge sizes are fine, as
+// room is allocated only as batches arrive) and at most
+// DefaultEnvelopeStreamBufferBytes of estimated decoded size (see
+// WithEnvelopeStreamBufferBytes). When either is exceeded the oldest
+// batches are dropped, and alerter is called with the number of batches
+// dropped (as the original does, despite the sentence above; a batch is
+// what one call of the EnvelopeStream returns, see
+// EnvelopeStreamMaxBatchBytes), on the goroutine that calls the
 // EnvelopeStream, before the next batch is returned. A nil alerter ignores
 // drops.
 func WithEnvelopeStreamBuffer(size int, alerter func(missed int)) EnvelopeStreamOption {
 	return func(c *EnvelopeStreamConnector) {
-		c.cfg.buffered = true
+		c.cfg.buffered = size > 0 || alerter != nil
 		c.cfg.bufferSize = size
 		c.cfg.alerter = alerter
 	}
+}
+
+// WithEnvelopeStreamBufferBytes bounds the estimated decoded size of what
+// the buffer of WithEnvelopeStreamBuffer holds (the default is
+// DefaultEnvelopeStreamBufferBytes; a value below 1 keeps the default).
+// The buffer then holds at most n bytes plus one batch. It has no effect
+// without WithEnvelopeStreamBuffer.
+func WithEnvelopeStreamBufferBytes(n int) EnvelopeStreamOption {
+	return func(c *EnvelopeStreamConnector) { c.cfg.bufferBytes = n }
 }
 
 // NewEnvelopeStreamConnector creates a new EnvelopeStreamConnector. Its TLS
@@ -119,6 +175,9 @@ func NewEnvelopeStreamConnector(
 	if c.cfg.buffered && c.cfg.bufferSize < 1 {
 		c.cfg.bufferSize = DefaultEnvelopeStreamBufferSize
 	}
+	if c.cfg.bufferBytes < 1 {
+		c.cfg.bufferBytes = DefaultEnvelopeStreamBufferBytes
+	}
 	if c.cfg.alerter == nil {
 		c.cfg.alerter = func(int) {}
 	}
@@ -132,23 +191,51 @@ func NewEnvelopeStreamConnector(
 //
 // Each call opens its own connection (grpc.NewClient, default "dns"
 // resolver; the first attempt starts at once on the stream's own
-// goroutine), which is closed as soon as ctx is
-// done, whether or not the stream is called again. Reconnects back off
-// exponentially with jitter (EnvelopeStreamRetryDelay up to
-// EnvelopeStreamMaxRetryDelay) instead of retrying every 50 ms; each
-// failure is logged. The request is sent unchanged. Envelopes come in the
-// order the server sent them; empty batches are skipped; a nil req is sent
-// as an empty request. The stream returns nil once ctx is done. Invalid
-// dial options are logged and the stream then just waits for ctx to end
-// and returns nil (the original panicked). Without a buffer, a goroutine
-// decodes up to a few batches ahead of the caller and never drops any. The
+// goroutine), which is closed as soon as ctx is done, whether or not the
+// stream is called again. The request is sent unchanged (a nil req is sent
+// as an empty request); envelopes come in the order the server sent them;
+// empty batches are skipped. The stream returns nil once ctx is done.
+// Invalid dial options are logged and the stream then just waits for ctx
+// to end and returns nil (the original panicked).
+//
+// Reconnecting: while the server is away, gRPC reconnects the connection
+// with delays of EnvelopeStreamRetryDelay growing to
+// EnvelopeStreamMaxRetryDelay, and a new stream is opened the moment the
+// connection is back, so data flows again within about half a second of
+// the server's return. On a working connection, a stream that ends after
+// EnvelopeStreamHealthyAfter (a routine close, a GOAWAY, a broken stream)
+// is replaced at once, and so is the first young stream the server ends
+// cleanly; streams that keep failing or ending young are spaced by the
+// same delays, counted from the start of the previous attempt. The two
+// never add up. Each failure is logged.
+//
+// Memory: each message from the server (at most 4 MiB with gRPC's default
+// receive limit) is kept encoded and decoded a batch of at most about
+// EnvelopeStreamMaxBatchBytes at a time. Without a buffer, the stream's
+// goroutine decodes up to 4 batches ahead of the caller and reads the next
+// message only once the caller has taken those, so the server is slowed
+// down by gRPC flow control and nothing is dropped. It holds at most 6
+// such batches (the 4, the one waiting to join them, the one the caller
+// has) plus the message, plus what gRPC's flow-control window lets the
+// server send ahead (gRPC's dynamic window grows to at most 16 MiB). With
+// WithEnvelopeStreamBuffer, the buffer's bounds replace the 4 batches. The
 // returned function may be called from several goroutines.
 func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v2.EgressBatchRequest) EnvelopeStream {
 	if ctx.Err() != nil {
 		return func() []*loggregator_v2.Envelope { return nil }
 	}
-	dialOpts := append(append([]grpc.DialOption(nil), c.cfg.dialOpts...),
-		grpc.WithTransportCredentials(credentials.NewTLS(c.tls)))
+	dialOpts := make([]grpc.DialOption, 0, len(c.cfg.dialOpts)+2)
+	dialOpts = append(dialOpts, grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff: grpcbackoff.Config{
+			BaseDelay:  envelopeStreamBackoff.BaseDelay,
+			Multiplier: envelopeStreamBackoff.Multiplier,
+			Jitter:     envelopeStreamBackoff.Jitter,
+			MaxDelay:   envelopeStreamBackoff.MaxDelay,
+		},
+		MinConnectTimeout: 20 * time.Second, // gRPC's default
+	}))
+	dialOpts = append(dialOpts, c.cfg.dialOpts...)
+	dialOpts = append(dialOpts, grpc.WithTransportCredentials(credentials.NewTLS(c.tls)))
 	conn, err := grpc.NewClient(c.addr, dialOpts...)
 	if err != nil {
 		c.cfg.logger.Printf("invalid gRPC dial configuration: %v", err)
@@ -159,13 +246,12 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 			return nil
 		}
 	}
-	r := &envelopeReceiver{
-		ctx:    ctx,
-		client: loggregator_v2.NewEgressClient(conn),
-		req:    req,
-		logger: c.cfg.logger,
-		bo:     backoff.New(backoff.Config{BaseDelay: EnvelopeStreamRetryDelay, MaxDelay: EnvelopeStreamMaxRetryDelay}),
-	}
+	r := egress.New(conn, req, egress.Config{
+		Backoff:      envelopeStreamBackoff,
+		HealthyAfter: EnvelopeStreamHealthyAfter,
+		ChunkBytes:   EnvelopeStreamMaxBatchBytes,
+		Logger:       c.cfg.logger,
+	})
 	// One goroutine owns the gRPC stream: it receives and decodes the next
 	// batches while the caller handles the previous ones, and closes the
 	// connection when ctx is done.
@@ -173,8 +259,9 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 		ch := make(chan []*loggregator_v2.Envelope, readAhead)
 		go func() {
 			defer conn.Close()
+			defer r.Close()
 			for {
-				b := r.next()
+				b, _ := r.Next(ctx)
 				if b == nil {
 					return // ctx is done
 				}
@@ -201,76 +288,21 @@ func (c *EnvelopeStreamConnector) Stream(ctx context.Context, req *loggregator_v
 		}
 	}
 
-	buf := newBatchRing(c.cfg.bufferSize, c.cfg.alerter)
+	q := newBatchQueue(c.cfg.bufferSize, c.cfg.bufferBytes, c.cfg.alerter)
 	go func() {
 		defer conn.Close()
 		for {
-			b := r.next()
+			b, size := r.Next(ctx)
 			if b == nil {
 				return // ctx is done
 			}
-			buf.put(b)
+			q.put(b, size)
 		}
 	}()
-	return func() []*loggregator_v2.Envelope { return buf.get(ctx) }
+	return func() []*loggregator_v2.Envelope { return q.get(ctx) }
 }
 
 // readAhead is how many decoded batches an unbuffered stream holds ready
 // for its caller; the server is slowed down (gRPC flow control) rather than
 // data dropped beyond that.
 const readAhead = 4
-
-// envelopeReceiver owns one BatchedReceiver stream at a time and
-// reconnects it. It is used by one goroutine.
-type envelopeReceiver struct {
-	ctx    context.Context
-	client loggregator_v2.EgressClient
-	req    *loggregator_v2.EgressBatchRequest
-	logger Logger
-	bo     *backoff.Backoff
-
-	rx      grpc.ServerStreamingClient[loggregator_v2.EnvelopeBatch]
-	opened  time.Time
-	gotData bool
-}
-
-// next returns the next non-empty batch, reconnecting as needed, or nil
-// once ctx is done.
-func (r *envelopeReceiver) next() []*loggregator_v2.Envelope {
-	for r.ctx.Err() == nil {
-		if r.rx == nil {
-			rx, err := r.client.BatchedReceiver(r.ctx, r.req, egressCallOptions...)
-			if err != nil {
-				if r.ctx.Err() != nil {
-					return nil
-				}
-				r.logger.Printf("Error connecting to Logs Provider: %v", err)
-				if !r.bo.Wait(r.ctx) {
-					return nil
-				}
-				continue
-			}
-			r.rx, r.opened, r.gotData = rx, time.Now(), false
-		}
-		batch, err := r.rx.Recv()
-		if err != nil {
-			r.rx = nil
-			if r.ctx.Err() != nil {
-				return nil
-			}
-			r.logger.Printf("Error receiving from Logs Provider: %v", err)
-			if r.gotData || time.Since(r.opened) >= EnvelopeStreamMaxRetryDelay {
-				r.bo.Reset()
-			}
-			if !r.bo.Wait(r.ctx) {
-				return nil
-			}
-			continue
-		}
-		r.gotData = true
-		if len(batch.GetBatch()) > 0 {
-			return batch.Batch
-		}
-	}
-	return nil
-}

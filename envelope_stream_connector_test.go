@@ -3,6 +3,8 @@ package loggregator_test
 import (
 	"context"
 	"fmt"
+	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -142,14 +144,18 @@ func TestEnvelopeStreamConnectorReturnsNilAfterCancel(t *testing.T) {
 			srv, certs := startEgress(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			s := newConnector(srv, certs, mode.opts...).Stream(ctx, &loggregator_v2.EgressBatchRequest{})
-			if mode.name == "buffered" { // its goroutine connects without a call
-				if err := srv.WaitForStreams(ctx, 1); err != nil {
-					t.Fatalf("buffered stream did not connect: %v", err)
-				}
+			// The stream's goroutine connects without a call; once the
+			// server has the stream open and nothing queued, a call can
+			// only block.
+			if err := srv.WaitForStreams(ctx, 1); err != nil {
+				t.Fatalf("stream did not connect: %v", err)
+			}
+			if n := srv.Pending(); n != 0 {
+				t.Fatalf("%d batches queued", n)
 			}
 			done := make(chan []*loggregator_v2.Envelope)
-			go func() { done <- s() }() // blocks: nothing is sent
-			time.Sleep(10 * time.Millisecond)
+			go callStream(s, done)
+			waitBlockedIn(t, ctx, "callStream")
 			cancel()
 			select {
 			case got := <-done:
@@ -168,6 +174,34 @@ func TestEnvelopeStreamConnectorReturnsNilAfterCancel(t *testing.T) {
 			waitNoStreams(t, srv)
 		})
 	}
+}
+
+// callStream calls s once and hands over the result; its name marks the
+// goroutine for waitBlockedIn.
+func callStream(s loggregator.EnvelopeStream, done chan<- []*loggregator_v2.Envelope) {
+	done <- s()
+}
+
+// waitBlockedIn waits until a goroutine running fn (a function of this
+// package) is blocked in a select or channel operation, as the goroutine
+// dump shows it.
+func waitBlockedIn(t *testing.T, ctx context.Context, fn string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for ctx.Err() == nil {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			if !strings.Contains(g, "loggregator_test."+fn+"(") {
+				continue
+			}
+			header, _, _ := strings.Cut(g, "\n")
+			if strings.Contains(header, "[select") || strings.Contains(header, "[chan receive") {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
+	t.Fatalf("no goroutine blocked in %s", fn)
 }
 
 func TestEnvelopeStreamConnectorNilRequest(t *testing.T) {
@@ -227,18 +261,54 @@ func TestEnvelopeStreamConnectorBadDialConfiguration(t *testing.T) {
 	}
 }
 
-func TestEnvelopeStreamConnectorDialOptionsReplace(t *testing.T) {
-	srv, certs := startEgress(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	// The broken options of the first call are replaced by the second.
-	c := newConnector(srv, certs,
-		loggregator.WithEnvelopeStreamConnectorDialOptions(grpc.WithDefaultServiceConfig("{not json")),
-		loggregator.WithEnvelopeStreamConnectorDialOptions(grpc.WithUserAgent("test")))
-	s := c.Stream(ctx, &loggregator_v2.EgressBatchRequest{})
-	srv.Send(logEnvelope("a", 1))
-	if got := s(); len(got) != 1 {
-		t.Fatalf("got %v, want one envelope", got)
+// TestEnvelopeStreamConnectorDialOptions checks that the dial options are
+// used (a counting dialer sees the connection), that a later call
+// replaces an earlier one, and that nil options are ignored.
+func TestEnvelopeStreamConnectorDialOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts func(dial grpc.DialOption) []loggregator.EnvelopeStreamOption
+	}{
+		{"dialer used", func(dial grpc.DialOption) []loggregator.EnvelopeStreamOption {
+			return []loggregator.EnvelopeStreamOption{loggregator.WithEnvelopeStreamConnectorDialOptions(dial)}
+		}},
+		{"later call replaces broken options", func(dial grpc.DialOption) []loggregator.EnvelopeStreamOption {
+			return []loggregator.EnvelopeStreamOption{
+				loggregator.WithEnvelopeStreamConnectorDialOptions(grpc.WithDefaultServiceConfig("{not json")),
+				loggregator.WithEnvelopeStreamConnectorDialOptions(grpc.WithUserAgent("test"), dial),
+			}
+		}},
+		{"nil options ignored", func(dial grpc.DialOption) []loggregator.EnvelopeStreamOption {
+			return []loggregator.EnvelopeStreamOption{loggregator.WithEnvelopeStreamConnectorDialOptions(nil, dial, nil)}
+		}},
+		{"only nil", func(dial grpc.DialOption) []loggregator.EnvelopeStreamOption {
+			return []loggregator.EnvelopeStreamOption{loggregator.WithEnvelopeStreamConnectorDialOptions(nil)}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, certs := startEgress(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			dials := &dialCounter{}
+			logger := &recordingLogger{t: t}
+			opts := append(tt.opts(grpc.WithContextDialer(dials.dial)), loggregator.WithEnvelopeStreamLogger(logger))
+			s := newConnector(srv, certs, opts...).Stream(ctx, &loggregator_v2.EgressBatchRequest{})
+			srv.Send(logEnvelope("a", 1))
+			if got := s(); len(got) != 1 {
+				t.Fatalf("got %v, want one envelope; log %q", got, logger.Lines())
+			}
+			n := len(dials.between(time.Time{}, time.Now()))
+			if tt.name == "only nil" {
+				if n != 0 {
+					t.Fatalf("%d dials through a dialer that was not configured", n)
+				}
+				return
+			}
+			if n == 0 {
+				t.Fatal("the configured dialer was not used")
+			}
+		})
 	}
 }
 
@@ -329,10 +399,8 @@ func TestEnvelopeStreamConnectorBacksOffFromRefusingServer(t *testing.T) {
 	s := newConnector(srv, certs, loggregator.WithEnvelopeStreamLogger(logger)).Stream(streamCtx, &loggregator_v2.EgressBatchRequest{})
 	start := time.Now()
 	half := make(chan int, 1)
-	go func() {
-		time.Sleep(6 * time.Second)
-		half <- srv.StreamAttempts()
-	}()
+	sampler := time.AfterFunc(6*time.Second, func() { half <- srv.StreamAttempts() })
+	defer sampler.Stop()
 	if got := s(); got != nil { // returns when streamCtx ends after 12 s
 		t.Fatalf("got %v from a refusing server", got)
 	}
@@ -386,15 +454,22 @@ func TestEnvelopeStreamConnectorNoLeaks(t *testing.T) {
 	}
 }
 
+// TestEnvelopeStreamConnectorBufferDropsCallAlerter overruns the buffer
+// and checks that the alerter hears of every dropped batch, in batches as
+// the original reports them. The server ends the stream after the last
+// batch: the reading goroutine reopens only after it has queued every
+// batch of the old stream, which proves the overrun without waiting.
 func TestEnvelopeStreamConnectorBufferDropsCallAlerter(t *testing.T) {
 	tests := []struct {
 		name       string
 		size       int
+		bytes      int // WithEnvelopeStreamBufferBytes, 0: not given
 		nilAlerter bool
 	}{
-		{"small buffer", 2, false},
-		{"size zero uses default", 0, false},
-		{"nil alerter", 2, true},
+		{"small buffer", 2, 0, false},
+		{"size zero uses default", 0, 0, false},
+		{"nil alerter", 2, 0, true},
+		{"byte bound", 1000, 8 << 10, false}, // a batch of 3 logs is about 3 KiB
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -406,47 +481,115 @@ func TestEnvelopeStreamConnectorBufferDropsCallAlerter(t *testing.T) {
 			if tt.nilAlerter {
 				alerter = nil
 			}
-			s := newConnector(srv, certs, loggregator.WithEnvelopeStreamBuffer(tt.size, alerter)).
-				Stream(ctx, &loggregator_v2.EgressBatchRequest{})
-			const batches, perBatch = 300, 3
-			for b := 0; b < batches; b++ {
-				envs := make([]*loggregator_v2.Envelope, perBatch)
-				for i := range envs {
-					envs[i] = logEnvelope("a", b*perBatch+i)
-				}
-				srv.SendBatch(envs)
+			opts := []loggregator.EnvelopeStreamOption{loggregator.WithEnvelopeStreamBuffer(tt.size, alerter)}
+			if tt.bytes > 0 {
+				opts = append(opts, loggregator.WithEnvelopeStreamBufferBytes(tt.bytes))
 			}
+			s := newConnector(srv, certs, opts...).Stream(ctx, &loggregator_v2.EgressBatchRequest{})
+			const batches, perBatch = 300, 3
+			sendBatches(srv, batches, perBatch)
 			if err := srv.WaitForDrained(ctx); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(300 * time.Millisecond) // let the reading goroutine overrun the buffer
-			read := 0
-			last := int64(-1)
-			for last != batches*perBatch-1 {
-				got := s()
-				if got == nil {
-					t.Fatalf("stream ended after %d envelopes", read)
-				}
-				for _, e := range got {
-					if e.Timestamp <= last {
-						t.Fatalf("envelope %d after %d", e.Timestamp, last)
-					}
-					last = e.Timestamp
-				}
-				read += len(got)
+			srv.EndStreams()
+			if err := srv.WaitForAttempts(ctx, 2); err != nil {
+				t.Fatal(err)
 			}
-			t.Logf("read %d, alerter reported %d dropped envelopes", read, dropped.Load())
+			read, last := readUntil(t, s, batches*perBatch-1)
+			t.Logf("read %d envelopes, alerter reported %d dropped batches", read, dropped.Load())
+			if last != batches*perBatch-1 {
+				t.Fatalf("last envelope %d", last)
+			}
 			if tt.nilAlerter {
 				return
 			}
 			if dropped.Load() == 0 {
 				t.Fatal("nothing dropped: alerter never called")
 			}
-			if int64(read)+dropped.Load() != batches*perBatch {
-				t.Fatalf("read %d + dropped %d != sent %d", read, dropped.Load(), batches*perBatch)
+			if int64(read)+dropped.Load()*perBatch != batches*perBatch {
+				t.Fatalf("read %d envelopes + %d dropped batches of %d != sent %d", read, dropped.Load(), perBatch, batches*perBatch)
+			}
+			if tt.bytes > 0 && read > 10*perBatch {
+				t.Fatalf("read %d envelopes: a buffer of %d bytes held more than about 3 batches", read, tt.bytes)
 			}
 		})
 	}
+}
+
+// TestEnvelopeStreamConnectorBufferZeroNilIsUnbuffered: as in the
+// original, WithEnvelopeStreamBuffer(0, nil) leaves the stream unbuffered,
+// so nothing is dropped however far the caller falls behind. The same
+// overrun as in TestEnvelopeStreamConnectorBufferDropsCallAlerter would
+// drop batches from a buffer of the default size.
+func TestEnvelopeStreamConnectorBufferZeroNilIsUnbuffered(t *testing.T) {
+	srv, certs := startEgress(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := newConnector(srv, certs, loggregator.WithEnvelopeStreamBuffer(0, nil)).
+		Stream(ctx, &loggregator_v2.EgressBatchRequest{})
+	const batches, perBatch = 300, 3
+	sendBatches(srv, batches, perBatch)
+	if err := srv.WaitForDrained(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.EndStreams()
+	read, _ := readUntil(t, s, batches*perBatch-1)
+	if read != batches*perBatch {
+		t.Fatalf("read %d of %d envelopes: the stream dropped batches", read, batches*perBatch)
+	}
+}
+
+// TestEnvelopeStreamConnectorHugeBuffer: a buffer of math.MaxInt batches
+// neither panics nor reserves memory, and the stream's goroutines and
+// connection are gone after cancel.
+func TestEnvelopeStreamConnectorHugeBuffer(t *testing.T) {
+	srv, certs := startEgress(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := newConnector(srv, certs, loggregator.WithEnvelopeStreamBuffer(math.MaxInt, func(int) {})).
+		Stream(ctx, &loggregator_v2.EgressBatchRequest{})
+	sendBatches(srv, 10, 3)
+	if read, _ := readUntil(t, s, 29); read != 30 {
+		t.Fatalf("read %d of 30 envelopes", read)
+	}
+	cancel()
+	if got := s(); got != nil {
+		t.Fatalf("got %v after cancel", got)
+	}
+	waitNoStreams(t, srv)
+}
+
+// sendBatches queues batches of perBatch log envelopes numbered from 0.
+func sendBatches(srv *testhelpers.EgressServer, batches, perBatch int) {
+	for b := 0; b < batches; b++ {
+		envs := make([]*loggregator_v2.Envelope, perBatch)
+		for i := range envs {
+			envs[i] = logEnvelope("a", b*perBatch+i)
+		}
+		srv.SendBatch(envs)
+	}
+}
+
+// readUntil reads s until the envelope numbered last arrives, checking
+// that numbers only grow; it returns how many envelopes it read.
+func readUntil(t *testing.T, s loggregator.EnvelopeStream, last int64) (int, int64) {
+	t.Helper()
+	read, prev := 0, int64(-1)
+	for prev != last {
+		got := s()
+		if got == nil {
+			t.Fatalf("stream ended after %d envelopes", read)
+		}
+		for _, e := range got {
+			if e.Timestamp <= prev {
+				t.Fatalf("envelope %d after %d", e.Timestamp, prev)
+			}
+			prev = e.Timestamp
+		}
+		read += len(got)
+	}
+	return read, prev
 }
 
 // TestEnvelopeStreamConnectorLatency measures single-envelope delivery
@@ -490,11 +633,9 @@ func measureLatency(t testing.TB, srv *testhelpers.EgressServer, s loggregator.E
 // that the client closed its connection.
 func waitNoStreams(t testing.TB, srv *testhelpers.EgressServer) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.StreamCount() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("server still has an open stream after cancel: connection not closed")
-		}
-		time.Sleep(time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.WaitForNoStreams(ctx); err != nil {
+		t.Fatal("server still has an open stream after cancel: connection not closed")
 	}
 }

@@ -64,7 +64,7 @@ func ExampleEnvelopeStreamConnector() {
 
 // With a buffer, a goroutine keeps reading while the caller is busy; when
 // the caller falls behind, the oldest batches are dropped and the alerter
-// is told how many envelopes were lost.
+// is told how many batches were lost.
 func ExampleWithEnvelopeStreamBuffer() {
 	certs, cleanup, err := testhelpers.NewTempCerts()
 	if err != nil {
@@ -80,7 +80,7 @@ func ExampleWithEnvelopeStreamBuffer() {
 	connector := loggregator.NewEnvelopeStreamConnector(srv.Addr(),
 		certs.ClientTLSConfig(loggregator.EgressServerName),
 		loggregator.WithEnvelopeStreamBuffer(1000, func(missed int) {
-			log.Printf("dropped %d envelopes", missed)
+			log.Printf("dropped %d batches", missed)
 		}),
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

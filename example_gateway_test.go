@@ -2,6 +2,7 @@ package loggregator_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -82,13 +83,15 @@ func ExampleWithRLPGatewayErrChan() {
 		Selectors: []*loggregator_v2.Selector{{Message: &loggregator_v2.Selector_Log{Log: &loggregator_v2.LogSelector{}}}},
 	})
 
-	fmt.Println(stream() == nil) // the client gave up
+	fmt.Println(stream() == nil) // the client gave up after 2 attempts
 	for len(errs) > 0 {
-		fmt.Println(<-errs)
+		err := <-errs
+		// Only giving up is fatal; skipped events are reported too.
+		fmt.Println(errors.Is(err, loggregator.ErrRLPGatewayMaxRetries), err)
 	}
+	fmt.Println(len(gw.Requests()))
 	// Output:
 	// true
-	// unexpected status code 404: {"message":"resource not found","error":"not_found"}
-	// unexpected status code 404: {"message":"resource not found","error":"not_found"}
-	// client connection attempts exceeded max retries -- giving up
+	// true client connection attempts exceeded max retries -- giving up
+	// 2
 }

@@ -42,7 +42,14 @@ func NewOneToOneEnvelopeBatch(size int, alerter gendiodes.Alerter, opts ...gendi
 	if f, ok := alerter.(gendiodes.AlertFunc); alerter == nil || (ok && f == nil) {
 		alerter = gendiodes.AlertFunc(func(int) {})
 	}
-	d := gendiodes.NewOneToOne(size, alerter)
+	return newOneToOneEnvelopeBatch(gendiodes.NewOneToOne(size, alerter), opts)
+}
+
+// newOneToOneEnvelopeBatch wraps d in a poller configured by opts, with
+// the spin guard: a non-positive polling interval (which would make Next
+// poll in a hot loop, since go-diodes sleeps for it between polls) is
+// replaced by DefaultDiodePollingInterval. Tests pass their own diode.
+func newOneToOneEnvelopeBatch(d gendiodes.Diode, opts []gendiodes.PollerConfigOption) *OneToOneEnvelopeBatch {
 	p := gendiodes.NewPoller(d, opts...)
 	if pollingInterval(p) <= 0 {
 		opts = append(opts[:len(opts):len(opts)], gendiodes.WithPollingInterval(DefaultDiodePollingInterval))
@@ -53,7 +60,9 @@ func NewOneToOneEnvelopeBatch(size int, alerter gendiodes.Alerter, opts ...gendi
 
 // pollingInterval reads the poller's configured interval; go-diodes keeps
 // it unexported, so reflection is the only way to guard against a spin. It
-// reports the default when the field cannot be found.
+// reports the default when the field cannot be found (the guard is then
+// off); TestDiodePollingIntervalFieldPinned fails if a go-diodes upgrade
+// renames or retypes the field.
 func pollingInterval(p *gendiodes.Poller) time.Duration {
 	f := reflect.ValueOf(p).Elem().FieldByName("interval")
 	if !f.IsValid() || f.Kind() != reflect.Int64 {

@@ -3,16 +3,13 @@ package loggregator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log"
 	"net/http"
-	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"code.cloudfoundry.org/go-loggregator/internal/backoff"
-	"code.cloudfoundry.org/go-loggregator/internal/gatewayjson"
 	"code.cloudfoundry.org/go-loggregator/internal/rlpquery"
 	"code.cloudfoundry.org/go-loggregator/internal/sse"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
@@ -20,19 +17,58 @@ import (
 
 // DefaultRLPGatewayMaxEventSize is the largest SSE event, in bytes of
 // event data, an RLPGatewayClient accepts unless
-// WithRLPGatewayMaxEventSize says otherwise: 1 MiB. A larger event is read
-// to its end in bounded memory, logged, reported and skipped.
+// WithRLPGatewayMaxEventSize says otherwise: 16 MiB, enough for the
+// largest batch the gateway can send. The arithmetic: the gateway receives
+// batches from the RLP (at most 100 envelopes each) with a gRPC receive
+// limit of 10 MiB, and the router and agent in front of it accept no more
+// (agent: 4 MiB per message, router: 10 MiB). A batch at that limit is
+// almost all payload bytes, which JSON carries as base64 (4/3 of their
+// size): 10 MiB × 4/3 = 13.3 MiB, plus about 1 KiB of JSON names, tags and
+// punctuation per envelope (100 KiB for 100 envelopes), about 13.5 MiB,
+// rounded up to 16 MiB. A larger event is read to its end in bounded
+// memory, logged, counted, reported and skipped.
 const DefaultRLPGatewayMaxEventSize = sse.DefaultMaxEventSize
 
-// Internal limits of the RLPGatewayClient.
+// MaxRLPGatewayMaxEventSize is the largest value WithRLPGatewayMaxEventSize
+// takes effect with: 64 MiB; larger values are clamped to it. It covers
+// even the worst-case JSON of a 10 MiB batch whose strings are all control
+// characters (escaped as \u00XX, six bytes each: 60 MiB).
+const MaxRLPGatewayMaxEventSize = sse.MaxEventSizeLimit
+
+// Bounds of what an RLPGatewayClient stream holds decoded ahead of its
+// caller. The connection goroutine decodes the next batch (or part of a
+// large event) only while the stream holds fewer envelopes and fewer
+// estimated bytes than these; otherwise it stops reading the HTTP body
+// until the caller takes envelopes, so a slow caller slows the gateway
+// down instead of growing memory. At most one batch more is held: a whole
+// event of under 64 KiB, or a part of a larger event (at most 1000
+// envelopes or 256 KiB of JSON).
 const (
-	// rlpGatewayQueue is how many decoded batches wait for the consumer
-	// before the connection goroutine stops reading.
-	rlpGatewayQueue = 64
+	// DefaultRLPGatewayBufferEnvelopes bounds the decoded envelopes
+	// waiting for the caller: 10000.
+	DefaultRLPGatewayBufferEnvelopes = 10000
+	// DefaultRLPGatewayBufferBytes bounds the estimated decoded size of
+	// the envelopes waiting for the caller: 16 MiB. A batch is estimated
+	// at the size of its JSON plus 128 bytes per envelope (the Go structs
+	// of an envelope without fields).
+	DefaultRLPGatewayBufferBytes = 16 << 20
+)
+
+// Internal limits and timing of the RLPGatewayClient.
+const (
 	// rlpGatewayMaxReturn bounds the envelopes one call of the stream
 	// function returns when it gathers several batches (a single larger
 	// batch is returned whole).
 	rlpGatewayMaxReturn = 10000
+	// rlpGatewayEnvelopeCost is the estimated decoded size of an envelope
+	// beyond its JSON.
+	rlpGatewayEnvelopeCost = 128
+	// Events larger than rlpGatewayPartThreshold bytes are decoded in
+	// parts of at most rlpGatewayPartEnvelopes envelopes and (beyond the
+	// first envelope) rlpGatewayPartBytes bytes of JSON.
+	rlpGatewayPartThreshold = 64 << 10
+	rlpGatewayPartEnvelopes = 1000
+	rlpGatewayPartBytes     = 256 << 10
 	// rlpGatewayBodyLogLimit bounds the part of an error body that is
 	// logged.
 	rlpGatewayBodyLogLimit = 512
@@ -40,21 +76,46 @@ const (
 	// it, so that connections can be reused without reading a stream to
 	// its end.
 	rlpGatewayDrainLimit = 4096
-	// rlpGatewayMinClosingInterval: a closing event is followed by an
-	// immediate reconnect only if the stream was healthy or lasted this
-	// long; otherwise the usual backoff applies.
-	rlpGatewayMinClosingInterval = time.Second
+	// rlpGatewayClosingInterval: after a closing event the next request
+	// starts at once, but no sooner than this after the previous one.
+	rlpGatewayClosingInterval = time.Second
+	// rlpGatewayHealthyAfter: a stream open this long resets the backoff
+	// even if it delivered no envelope (longer than the gateway's 15 s
+	// heartbeat interval).
+	rlpGatewayHealthyAfter = 20 * time.Second
 )
 
-// errRLPGatewayMaxRetries is what the client reports when it gives up.
-var errRLPGatewayMaxRetries = errors.New("client connection attempts exceeded max retries -- giving up")
+// rlpGatewayBackoff spaces failed attempts: 250 ms, 500 ms, then 800 ms
+// (±20 %, never above 800 ms), so that at most three requests go out in any
+// second while the gateway is away and the first one after it is back
+// starts within 800 ms.
+var rlpGatewayBackoff = backoff.Config{
+	BaseDelay:  250 * time.Millisecond,
+	MaxDelay:   800 * time.Millisecond,
+	Multiplier: 2,
+	Jitter:     0.2,
+}
+
+// ErrRLPGatewayMaxRetries is the error an RLPGatewayClient stream sends to
+// the WithRLPGatewayErrChan channel, and logs, when it gives up after
+// WithRLPGatewayMaxRetries. Its text is the original's: "client connection
+// attempts exceeded max retries -- giving up". It is the only fatal error
+// the channel carries: the stream has ended.
+var ErrRLPGatewayMaxRetries = errors.New("client connection attempts exceeded max retries -- giving up")
+
+// ErrRLPGatewayEventSkipped is wrapped by the errors an RLPGatewayClient
+// sends to the WithRLPGatewayErrChan channel for an event it read but could
+// not deliver: larger than the maximum event size, or not a valid JSON
+// envelope batch. These are not fatal: the stream goes on with the next
+// event. Tell them apart with errors.Is(err, ErrRLPGatewayEventSkipped).
+var ErrRLPGatewayEventSkipped = errors.New("rlp gateway event skipped")
 
 // RLPGatewayClient reads envelopes from the RLP gateway's HTTP API
 // (GET <addr>/v2/read, a Server-Sent Events stream of JSON envelope
 // batches). It should be created with NewRLPGatewayClient.
 //
-// A client holds only configuration and is safe for concurrent use; each
-// call of Stream opens its own connection.
+// A client holds configuration and a counter of skipped events, and is
+// safe for concurrent use; each call of Stream opens its own connection.
 type RLPGatewayClient struct {
 	addr         string
 	log          *log.Logger
@@ -62,6 +123,8 @@ type RLPGatewayClient struct {
 	maxEventSize int
 	maxRetries   int
 	errs         chan<- error
+
+	skipped atomic.Uint64
 }
 
 // Doer is used to make HTTP requests to the RLP Gateway.
@@ -71,7 +134,9 @@ type RLPGatewayClient struct {
 // the "bearer <token>" header. Every request the client makes goes through
 // Do.
 type Doer interface {
-	// Do is a implementation of the http.Client's Do method.
+	// Do sends an HTTP request and returns an HTTP response, as
+	// (*http.Client).Do does. A nil response without an error counts as a
+	// failed attempt.
 	Do(*http.Request) (*http.Response, error)
 }
 
@@ -82,8 +147,9 @@ type RLPGatewayClientOption func(*RLPGatewayClient)
 // the logger of the RLPGatewayClient. It defaults to a silent logger; nil
 // means the default.
 //
-// Connection failures, unexpected status codes (with up to 512 bytes of
-// the body), malformed and oversized events are logged with Printf; the
+// Every failed attempt (request error, non-200 status with up to 512 bytes
+// of the body, a stream that ends or breaks), every closing event, and
+// every skipped event (oversized or malformed) is logged with Printf; the
 // client never calls a Panic or Fatal method.
 func WithRLPGatewayClientLogger(log *log.Logger) RLPGatewayClientOption {
 	return func(c *RLPGatewayClient) { c.log = log }
@@ -100,33 +166,48 @@ func WithRLPGatewayHTTPClient(d Doer) RLPGatewayClientOption {
 }
 
 // WithRLPGatewayMaxEventSize returns a RLPGatewayClientOption that sets the
-// largest SSE event, in bytes of data, the client accepts (default
-// DefaultRLPGatewayMaxEventSize; zero or negative means the default).
-// Larger events are skipped without growing memory beyond this size.
+// largest SSE event, in bytes of data, the client accepts. The default is
+// DefaultRLPGatewayMaxEventSize (16 MiB); zero or negative means the
+// default, and values above MaxRLPGatewayMaxEventSize (64 MiB) are clamped
+// to it. Memory for an event grows as its data arrives (to at most twice
+// its size), whatever the maximum. A larger event is read to its end and
+// skipped: it is logged, counted (SkippedEvents) and reported on the
+// WithRLPGatewayErrChan channel as an error wrapping
+// ErrRLPGatewayEventSkipped.
 func WithRLPGatewayMaxEventSize(n int) RLPGatewayClientOption {
 	return func(c *RLPGatewayClient) { c.maxEventSize = n }
 }
 
 // WithRLPGatewayMaxRetries returns a RLPGatewayClientOption that ends a
-// stream after more than n consecutive failed connection attempts (an
-// attempt fails unless it gets a 200 answer that delivers at least one
-// event). The stream function then returns nil, and the error
-// "client connection attempts exceeded max retries -- giving up" is logged
-// and sent to the WithRLPGatewayErrChan channel. The default, and any n <=
-// 0, is to retry until the context is done.
+// stream after more than n consecutive failed connection attempts, as in
+// the original v8: an attempt fails when the request returns an error, no
+// response, or a status other than 200; any 200 answer, even one that
+// carries only a closing event, resets the count. The stream then logs
+// ErrRLPGatewayMaxRetries ("client connection attempts exceeded max
+// retries -- giving up"), sends it to the WithRLPGatewayErrChan channel,
+// and its function returns nil.
 //
-// Unlike the original v8 option this is not on by default, and failed
-// attempts are spaced by the usual backoff.
+// The default, and any n <= 0, is to retry until the context is done
+// (the original v8 gave up after 10 by default). Failed attempts are spaced
+// by the stream's backoff (see Stream), so n = 3 gives up after 4 attempts
+// in about 1.5 s.
 func WithRLPGatewayMaxRetries(n int) RLPGatewayClientOption {
 	return func(c *RLPGatewayClient) { c.maxRetries = n }
 }
 
 // WithRLPGatewayErrChan returns a RLPGatewayClientOption that reports the
-// client's background errors on errs: each failed connection attempt
-// (request error or non-200 status), and giving up after
-// WithRLPGatewayMaxRetries. Sends never block: an error is dropped when the
-// channel is full. The client never closes errs. By default errors are
-// only logged.
+// client's background errors on errs. Sends never block: an error is
+// dropped when the channel is full. The client never closes errs. By
+// default errors are only logged.
+//
+// As in the original v8, the only fatal error sent is
+// ErrRLPGatewayMaxRetries, once, when a stream gives up; individual failed
+// attempts are only logged. In addition (not in the original), every
+// event the client reads but skips, because it is larger than the maximum
+// event size or is not a valid envelope batch, is reported with an error
+// wrapping ErrRLPGatewayEventSkipped; the stream goes on. A program that
+// treats anything on the channel as fatal should test for
+// ErrRLPGatewayMaxRetries with errors.Is.
 func WithRLPGatewayErrChan(errs chan<- error) RLPGatewayClientOption {
 	return func(c *RLPGatewayClient) { c.errs = errs }
 }
@@ -150,16 +231,24 @@ func NewRLPGatewayClient(addr string, opts ...RLPGatewayClientOption) *RLPGatewa
 	if c.maxEventSize <= 0 {
 		c.maxEventSize = DefaultRLPGatewayMaxEventSize
 	}
+	c.maxEventSize = min(c.maxEventSize, MaxRLPGatewayMaxEventSize)
 	if c.maxRetries < 0 {
 		c.maxRetries = 0
 	}
 	return c
 }
 
+// SkippedEvents returns how many events the client's streams have read and
+// skipped since it was created: events larger than the maximum event size
+// and events that are not valid JSON envelope batches (each is also logged
+// and reported on the WithRLPGatewayErrChan channel).
+func (c *RLPGatewayClient) SkippedEvents() uint64 { return c.skipped.Load() }
+
 // Stream returns a new EnvelopeStream for the given context and request.
 // The lifecycle of the EnvelopeStream is managed by the given context. If
 // the underlying SSE stream dies, it attempts to reconnect until the
-// context is done. Any errors are logged via the client's logger.
+// context is done (or WithRLPGatewayMaxRetries gives up). Errors are
+// logged via the client's logger.
 //
 // The request becomes the query string of GET <addr>/v2/read with headers
 // Accept: text/event-stream and Cache-Control: no-cache, bound to ctx.
@@ -168,16 +257,27 @@ func NewRLPGatewayClient(addr string, opts ...RLPGatewayClientOption) *RLPGatewa
 // the original, the gateway serves every requested kind for every
 // requested source id, and use_preferred_tags is not sent (the gateway
 // always uses preferred tags). A nil request is an empty one, which the
-// gateway rejects.
+// gateway rejects. A 200 answer is read as an event stream whatever its
+// Content-Type.
 //
 // A single goroutine connects, reads the stream and decodes batches ahead
-// of the caller, keeping up to 64 batches. Envelopes come out in the order
-// the gateway sent them. Failed attempts (request errors, non-200 answers,
-// streams that end before delivering an event) are retried with
-// exponential backoff and jitter (from 100 ms up to 5 s); the backoff is
-// reset after a healthy stream, and a "closing" event from the gateway
-// leads to an immediate reconnect. Malformed or oversized events are
-// logged and skipped; unknown JSON fields are ignored.
+// of the caller, up to DefaultRLPGatewayBufferEnvelopes envelopes and
+// DefaultRLPGatewayBufferBytes estimated bytes; beyond that it stops
+// reading until the caller catches up. Envelopes come out in the order the
+// gateway sent them. Malformed or oversized events are skipped (see
+// WithRLPGatewayErrChan); unknown JSON fields are ignored.
+//
+// Reconnecting: failed attempts (request errors, non-200 answers, streams
+// that break, or end before any event) are retried after a backoff
+// of 250 ms, 500 ms, then 800 ms (±20 %, capped at 800 ms), so that a
+// gateway coming back is used within 800 ms, and one that is away gets at
+// most three requests a second. The backoff starts again from 250 ms after
+// a stream that delivered an envelope or stayed open 20 s; a stream that
+// delivered only heartbeats does not reset it. After a stream the gateway
+// ends cleanly (a closing event, or the end of the body after at least one
+// event) the next request starts at once, but no sooner than 1 s after the
+// previous request started, so a gateway that closes every stream at once
+// gets at most one request a second.
 //
 // The returned function blocks until envelopes are available and returns
 // all that are already decoded (up to 10000 envelopes, or one larger
@@ -189,205 +289,10 @@ func (c *RLPGatewayClient) Stream(ctx context.Context, req *loggregator_v2.Egres
 	if q := rlpquery.Encode(req); q != "" {
 		url += "?" + q
 	}
-	batches := make(chan []*loggregator_v2.Envelope, rlpGatewayQueue)
-	go c.run(ctx, url, batches)
-
-	var (
-		mu      sync.Mutex
-		pending []*loggregator_v2.Envelope
-		done    bool
-	)
+	q := newGatewayQueue(DefaultRLPGatewayBufferEnvelopes, DefaultRLPGatewayBufferBytes)
+	s := &gatewayStream{c: c, url: url, q: q, bo: backoff.New(rlpGatewayBackoff)}
+	go s.run(ctx)
 	return func() []*loggregator_v2.Envelope {
-		mu.Lock()
-		defer mu.Unlock()
-		if done || ctx.Err() != nil {
-			return nil
-		}
-		out := pending
-		pending = nil
-		if out == nil {
-			select {
-			case b, ok := <-batches:
-				if !ok {
-					done = true
-					return nil
-				}
-				out = b
-			case <-ctx.Done():
-				return nil
-			}
-		}
-		for len(out) < rlpGatewayMaxReturn {
-			select {
-			case b, ok := <-batches:
-				if !ok {
-					done = true
-					return out
-				}
-				if len(out)+len(b) > rlpGatewayMaxReturn {
-					pending = b
-					return out
-				}
-				out = append(out, b...)
-			default:
-				return out
-			}
-		}
-		return out
-	}
-}
-
-// attempt is the outcome of one connection.
-type attempt struct {
-	healthy bool  // a 200 answer delivered at least one event
-	closing bool  // the gateway sent a closing event
-	err     error // why the attempt failed, for the error channel
-}
-
-// run connects until ctx is done or the client gives up, then closes
-// batches.
-func (c *RLPGatewayClient) run(ctx context.Context, url string, batches chan<- []*loggregator_v2.Envelope) {
-	defer close(batches)
-	bo := backoff.New(backoff.Config{})
-	failures := 0
-	for ctx.Err() == nil {
-		started := time.Now()
-		a := c.connect(ctx, url, batches)
-		if ctx.Err() != nil {
-			return
-		}
-		if a.healthy {
-			bo.Reset()
-			failures = 0
-		} else {
-			failures++
-			if a.err != nil {
-				c.report(a.err)
-			}
-			if c.maxRetries > 0 && failures > c.maxRetries {
-				c.log.Printf("%s", errRLPGatewayMaxRetries)
-				c.report(errRLPGatewayMaxRetries)
-				return
-			}
-		}
-		if a.closing && (a.healthy || time.Since(started) >= rlpGatewayMinClosingInterval) {
-			continue
-		}
-		if !bo.Wait(ctx) {
-			return
-		}
-	}
-}
-
-// report sends err to the error channel without blocking.
-func (c *RLPGatewayClient) report(err error) {
-	if c.errs == nil {
-		return
-	}
-	select {
-	case c.errs <- err:
-	default:
-	}
-}
-
-// connect makes one request and reads its stream until it ends.
-func (c *RLPGatewayClient) connect(ctx context.Context, url string, batches chan<- []*loggregator_v2.Envelope) attempt {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		err = fmt.Errorf("failed to build request %s: %w", url, err)
-		c.log.Printf("%s", err)
-		return attempt{err: err}
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Cache-Control", "no-cache")
-	resp, err := c.doer.Do(req)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Printf("error making request: %s", err)
-		}
-		return attempt{err: fmt.Errorf("error making request: %w", err)}
-	}
-	if resp == nil || resp.Body == nil {
-		err := errors.New("error making request: Doer returned no response")
-		c.log.Printf("%s", err)
-		return attempt{err: err}
-	}
-	defer func() {
-		_, _ = io.CopyN(io.Discard, resp.Body, rlpGatewayDrainLimit)
-		_ = resp.Body.Close()
-	}()
-
-	if resp.StatusCode != http.StatusOK {
-		body, rerr := io.ReadAll(io.LimitReader(resp.Body, rlpGatewayBodyLogLimit))
-		if rerr != nil && ctx.Err() == nil {
-			c.log.Printf("failed to read body: %s", rerr)
-		}
-		err := fmt.Errorf("unexpected status code %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
-		c.log.Printf("%s", err)
-		return attempt{err: err}
-	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		c.log.Printf("unexpected content type %q; reading the body as an event stream anyway", ct)
-	}
-	return c.read(ctx, resp.Body, batches)
-}
-
-// read consumes one event stream.
-func (c *RLPGatewayClient) read(ctx context.Context, body io.Reader, batches chan<- []*loggregator_v2.Envelope) attempt {
-	var (
-		a         attempt
-		r         = sse.NewReader(body, c.maxEventSize)
-		malformed int
-	)
-	for {
-		ev, err := r.Next()
-		switch {
-		case err == nil:
-		case errors.Is(err, sse.ErrEventTooLarge):
-			c.log.Printf("skipped an event larger than %d bytes (%d skipped on this connection)", c.maxEventSize, r.Skipped())
-			continue
-		case ctx.Err() != nil:
-			return a
-		case errors.Is(err, io.EOF):
-			c.log.Printf("stream ended by the server")
-			a.err = errors.New("stream ended by the server before any event")
-			return a
-		case errors.Is(err, sse.ErrUnterminatedEvent):
-			c.log.Printf("stream ended inside an event without its terminating blank line; event discarded")
-			a.err = errors.New("stream ended by the server before any event")
-			return a
-		default:
-			c.log.Printf("failed while reading stream: %s", err)
-			a.err = fmt.Errorf("failed while reading stream: %w", err)
-			return a
-		}
-
-		switch ev.Type {
-		case "", "message":
-		case sse.TypeHeartbeat:
-			a.healthy = true
-			continue
-		case sse.TypeClosing:
-			c.log.Printf("gateway closed the stream (%s); reconnecting", ev.Data)
-			a.closing = true
-			return a
-		default:
-			continue
-		}
-		var batch loggregator_v2.EnvelopeBatch
-		if err := gatewayjson.Unmarshal(ev.Data, &batch); err != nil {
-			malformed++
-			c.log.Printf("failed to unmarshal envelope batch (%d malformed on this connection): %s", malformed, err)
-			continue
-		}
-		a.healthy = true
-		if len(batch.Batch) == 0 {
-			continue
-		}
-		select {
-		case batches <- batch.Batch:
-		case <-ctx.Done():
-			return a
-		}
+		return q.pop(ctx, rlpGatewayMaxReturn)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,7 +113,7 @@ func TestRLPGatewayClientBacksOffFrom503(t *testing.T) {
 		for stream() != nil {
 		}
 	}()
-	backoffSleep(ctx, 12*time.Second)
+	waitWindow(ctx, 12*time.Second)
 	reqs := len(srv.Requests())
 	scancel()
 	<-done
@@ -132,8 +135,10 @@ func TestRLPGatewayClientBacksOffFrom503(t *testing.T) {
 	}
 }
 
-// backoffSleep waits d or until ctx is done.
-func backoffSleep(ctx context.Context, d time.Duration) {
+// waitWindow waits d or until ctx is done. Tests use it only for a
+// measurement window (an outage, a rate over some seconds) or to simulate a
+// slow consumer, never to wait for something to happen.
+func waitWindow(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -142,32 +147,49 @@ func backoffSleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// TestRLPGatewayClientMaxRetries: as in v8, a gateway answering 500 forever
+// with WithRLPGatewayMaxRetries(3) gets 4 requests, then exactly one error
+// arrives on the channel, the give-up, and the stream ends; each failure
+// is logged.
 func TestRLPGatewayClientMaxRetries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	srv := newGateway(t)
-	srv.SetStatus(http.StatusNotFound)
+	srv.SetStatus(http.StatusInternalServerError)
 	errs := make(chan error, 100)
+	logs := newLogLines()
 	c := loggregator.NewRLPGatewayClient(srv.URL(),
 		loggregator.WithRLPGatewayHTTPClient(httpClient(t, srv)),
-		loggregator.WithRLPGatewayMaxRetries(2),
+		loggregator.WithRLPGatewayClientLogger(logs.logger()),
+		loggregator.WithRLPGatewayMaxRetries(3),
 		loggregator.WithRLPGatewayErrChan(errs))
 	stream := c.Stream(ctx, logsRequest())
 	if got := stream(); got != nil {
 		t.Fatalf("got %v, want nil after giving up", got)
 	}
-	if n := len(srv.Requests()); n != 3 {
-		t.Fatalf("%d requests, want 3", n)
-	}
-	var last error
-	for len(errs) > 0 {
-		last = <-errs
-	}
-	if last == nil || last.Error() != "client connection attempts exceeded max retries -- giving up" {
-		t.Fatalf("last error %v", last)
-	}
 	if ctx.Err() != nil {
-		t.Fatal(errors.New("gave up too late"))
+		t.Fatal("gave up too late")
+	}
+	if n := len(srv.Requests()); n != 4 {
+		t.Fatalf("%d requests, want 4", n)
+	}
+	if n := len(errs); n != 1 {
+		t.Fatalf("%d errors on the channel, want exactly 1", n)
+	}
+	err := <-errs
+	if err.Error() != "client connection attempts exceeded max retries -- giving up" || !errors.Is(err, loggregator.ErrRLPGatewayMaxRetries) || errors.Is(err, loggregator.ErrRLPGatewayEventSkipped) {
+		t.Fatalf("error %v", err)
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	failures := 0
+	for _, l := range logs.lines {
+		if strings.HasPrefix(l, "unexpected status code 500: ") {
+			failures++
+		}
+	}
+	if failures != 4 || logs.lines[len(logs.lines)-1] != err.Error() {
+		t.Fatalf("%d failures logged, want 4; log:\n%s", failures, strings.Join(logs.lines, "\n"))
 	}
 }
 
@@ -244,6 +266,7 @@ func TestRLPGatewayClientStreamConcurrentSafe(t *testing.T) {
 		}
 	}()
 	counts := make(chan int, 4)
+	var received atomic.Int64
 	for w := 0; w < 4; w++ {
 		go func() {
 			total := 0
@@ -254,11 +277,12 @@ func TestRLPGatewayClientStreamConcurrentSafe(t *testing.T) {
 					return
 				}
 				total += len(got)
+				received.Add(int64(len(got)))
 			}
 		}()
 	}
-	waitFor(ctx, t, func() bool { return srv.Queued() == 0 })
-	backoffSleep(ctx, 200*time.Millisecond)
+	// Every envelope arrives exactly once across the callers.
+	waitFor(ctx, t, func() bool { return received.Load() >= n })
 	scancel()
 	total := 0
 	for w := 0; w < 4; w++ {
@@ -266,5 +290,105 @@ func TestRLPGatewayClientStreamConcurrentSafe(t *testing.T) {
 	}
 	if total != n {
 		t.Fatalf("received %d envelopes, want %d", total, n)
+	}
+}
+
+// attemptLog is a Doer that records the time of every request it passes
+// on.
+type attemptLog struct {
+	mu    sync.Mutex
+	times []time.Time
+	next  loggregator.Doer
+}
+
+func (a *attemptLog) Do(r *http.Request) (*http.Response, error) {
+	a.mu.Lock()
+	a.times = append(a.times, time.Now())
+	a.mu.Unlock()
+	return a.next.Do(r)
+}
+
+// between returns the request times in [from, to).
+func (a *attemptLog) between(from, to time.Time) []time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []time.Time
+	for _, t := range a.times {
+		if !t.Before(from) && t.Before(to) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// TestRLPGatewayClientRecoversFromOutage (issue 9): the gateway is stopped
+// for 4 s and started again on the same address, 10 times. Each time data
+// flows again within 1 s of the restart, and while it is away the client
+// makes at most 3 requests in any second.
+func TestRLPGatewayClientRecoversFromOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 50 s")
+	}
+	const (
+		outage = 4 * time.Second
+		reps   = 10
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv := newGateway(t)
+	attempts := &attemptLog{next: httpClient(t, srv)}
+	c := loggregator.NewRLPGatewayClient(srv.URL(), loggregator.WithRLPGatewayHTTPClient(attempts))
+	sctx, scancel := context.WithCancel(ctx)
+	defer scancel()
+	stream := c.Stream(sctx, logsRequest())
+
+	var seq int64
+	var recoveries []time.Duration
+	var rates []float64
+	for rep := 0; rep < reps; rep++ {
+		seq++
+		if err := srv.Send(seqEnvelope(seq)); err != nil {
+			t.Fatal(err)
+		}
+		if got := collect(ctx, stream, 1); len(got) != 1 || got[0].GetTimestamp() != seq {
+			t.Fatalf("rep %d: before the outage got %v", rep, got)
+		}
+		if err := srv.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		down := time.Now()
+		waitWindow(ctx, outage)
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		up := time.Now()
+		seq++
+		if err := srv.Send(seqEnvelope(seq)); err != nil {
+			t.Fatal(err)
+		}
+		got := collect(ctx, stream, 1)
+		recovered := time.Since(up)
+		if len(got) != 1 || got[0].GetTimestamp() != seq {
+			t.Fatalf("rep %d: after the outage got %v", rep, got)
+		}
+		recoveries = append(recoveries, recovered.Round(time.Millisecond))
+		while := attempts.between(down, up)
+		rates = append(rates, float64(len(while))/up.Sub(down).Seconds())
+		for i := range while {
+			j := i
+			for j < len(while) && while[j].Sub(while[i]) < time.Second {
+				j++
+			}
+			if j-i > 3 {
+				t.Errorf("rep %d: %d requests within one second while the gateway was down", rep, j-i)
+			}
+		}
+	}
+	t.Logf("data again after the restart: %v", recoveries)
+	t.Logf("requests/s while down: %.2f", rates)
+	for i, d := range recoveries {
+		if d > time.Second {
+			t.Errorf("rep %d: data flowed again only %v after the restart", i, d)
+		}
 	}
 }

@@ -55,10 +55,11 @@ func WithContext(ctx context.Context) PulseEmitterOption {
 // first metric's creation until Stop is called or the WithContext context
 // is done. Create it with New. Its methods are safe for concurrent use.
 type PulseEmitter struct {
-	client   LogClient
-	interval time.Duration
-	sourceID string
-	ctx      context.Context
+	client    LogClient
+	interval  time.Duration
+	sourceID  string
+	ctx       context.Context
+	newTicker tickerFunc // time.NewTicker; tests drive ticks by hand
 
 	mu      sync.Mutex
 	metrics []emitter
@@ -77,9 +78,10 @@ type emitter interface {
 // until the first metric is created. A nil c makes every emission a no-op.
 func New(c LogClient, opts ...PulseEmitterOption) *PulseEmitter {
 	p := &PulseEmitter{
-		client: c,
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		client:    c,
+		newTicker: newTimeTicker,
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -150,11 +152,11 @@ func (p *PulseEmitter) add(m emitter) {
 // run emits every metric on each tick until stopped.
 func (p *PulseEmitter) run() {
 	defer close(p.done)
-	ticker := time.NewTicker(p.interval)
-	defer ticker.Stop()
+	tick, stopTicker := p.newTicker(p.interval)
+	defer stopTicker()
 	for {
 		select {
-		case <-ticker.C:
+		case <-tick:
 		case <-p.stop:
 			return
 		case <-p.ctx.Done():
@@ -167,4 +169,14 @@ func (p *PulseEmitter) run() {
 			m.Emit(p.client)
 		}
 	}
+}
+
+// tickerFunc starts a ticker with interval d and returns its channel and
+// its stop function.
+type tickerFunc func(d time.Duration) (<-chan time.Time, func())
+
+// newTimeTicker is the tickerFunc of time.NewTicker.
+func newTimeTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }

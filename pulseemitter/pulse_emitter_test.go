@@ -121,6 +121,7 @@ func TestPulseEmitterPulses(t *testing.T) {
 				return [][]*loggregator_v2.Envelope{
 					{counterEnvelope("my-src", "requests", 9, tags)},
 					{counterEnvelope("my-src", "requests", 0, tags)},
+					{counterEnvelope("my-src", "requests", 0, tags)},
 				}
 			},
 		},
@@ -150,28 +151,47 @@ func TestPulseEmitterPulses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newRecordingClient()
-			p := pulseemitter.New(c, tc.opts...)
+			mt := newManualTicker()
+			p := pulseemitter.New(c, append(tc.opts, pulseemitter.WithTicker(mt.new))...)
 			defer p.Stop()
-			start := time.Now()
 			perTick := tc.make(p)
-			for tick, want := range perTick {
-				for _, w := range want {
-					em := c.next(t)
-					// The k-th tick is due k intervals after the first metric.
-					if earliest := start.Add(time.Duration(tick+1) * interval); em.at.Before(earliest) {
-						t.Errorf("tick %d emitted %v after start, before %v", tick+1, em.at.Sub(start), time.Duration(tick+1)*interval)
-					}
-					checkEnvelope(t, em.env, w)
+			if d := mt.waitStarted(t); d != interval {
+				t.Errorf("ticker interval %v, want %v", d, interval)
+			}
+			want := 0
+			for _, envs := range perTick {
+				mt.tick(t)
+				for _, w := range envs {
+					checkEnvelope(t, c.next(t).env, w)
 				}
+				want += len(envs)
 			}
 			p.Stop()
-			n := c.count()
-			time.Sleep(3 * interval)
-			if c.count() != n {
-				t.Errorf("%d emissions after Stop", c.count()-n)
+			// Stop waited for the pulse goroutine: the count is final.
+			if got := c.count(); got != want {
+				t.Errorf("%d emissions for %d ticks, want exactly %d", got, len(perTick), want)
+			}
+			if n := mt.startCount(); n != 1 {
+				t.Errorf("%d tickers started, want 1", n)
 			}
 		})
 	}
+}
+
+// TestPulseEmitterRealTicker checks the wiring to time.NewTicker: the
+// first emission comes one interval after the first metric, not before.
+func TestPulseEmitterRealTicker(t *testing.T) {
+	const interval = 5 * time.Millisecond
+	c := newRecordingClient()
+	p := pulseemitter.New(c, pulseemitter.WithPulseInterval(interval))
+	start := time.Now()
+	p.NewCounterMetric("n").Increment(2)
+	em := c.next(t)
+	p.Stop()
+	if em.at.Sub(start) < interval {
+		t.Errorf("first emission %v after the metric, before one interval (%v)", em.at.Sub(start), interval)
+	}
+	checkEnvelope(t, em.env, counterEnvelope("", "n", 2, nil))
 }
 
 func TestPulseEmitterDefaultsAndStop(t *testing.T) {
@@ -180,13 +200,13 @@ func TestPulseEmitterDefaultsAndStop(t *testing.T) {
 			t.Errorf("DefaultPulseInterval = %v", pulseemitter.DefaultPulseInterval)
 		}
 		for _, d := range []time.Duration{0, -time.Second} {
-			c := newRecordingClient()
-			p := pulseemitter.New(c, pulseemitter.WithPulseInterval(d))
+			mt := newManualTicker()
+			p := pulseemitter.New(newRecordingClient(), pulseemitter.WithPulseInterval(d), pulseemitter.WithTicker(mt.new))
 			p.NewCounterMetric("x")
-			time.Sleep(50 * time.Millisecond)
+			got := mt.waitStarted(t)
 			p.Stop()
-			if c.count() != 0 {
-				t.Errorf("WithPulseInterval(%v) emitted %d times in 50ms, want the 60s default", d, c.count())
+			if got != pulseemitter.DefaultPulseInterval {
+				t.Errorf("WithPulseInterval(%v): ticker interval %v, want the default %v", d, got, pulseemitter.DefaultPulseInterval)
 			}
 		}
 	})
@@ -202,39 +222,46 @@ func TestPulseEmitterDefaultsAndStop(t *testing.T) {
 	})
 	t.Run("metrics created after Stop work but are not pulsed", func(t *testing.T) {
 		c := newRecordingClient()
-		p := pulseemitter.New(c, pulseemitter.WithPulseInterval(time.Millisecond))
+		mt := newManualTicker()
+		p := pulseemitter.New(c, pulseemitter.WithPulseInterval(time.Millisecond), pulseemitter.WithTicker(mt.new))
 		p.Stop()
 		m := p.NewCounterMetric("late")
 		m.Increment(2)
-		time.Sleep(20 * time.Millisecond)
-		if c.count() != 0 {
-			t.Fatalf("a metric created after Stop was pulsed")
+		if n := mt.startCount(); n != 0 {
+			t.Fatalf("a metric created after Stop started %d tickers", n)
 		}
 		goleak.VerifyNone(t)
 		m.Emit(c)
 		checkEnvelope(t, c.next(t).env, counterEnvelope("", "late", 2, nil))
+		if n := c.count(); n != 1 {
+			t.Errorf("%d emissions, want exactly the explicit one", n)
+		}
 	})
 	t.Run("WithContext cancel ends pulsing", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		c := newRecordingClient()
-		p := pulseemitter.New(c, pulseemitter.WithPulseInterval(5*time.Millisecond), pulseemitter.WithContext(ctx))
+		mt := newManualTicker()
+		p := pulseemitter.New(c, pulseemitter.WithContext(ctx), pulseemitter.WithTicker(mt.new))
 		p.NewCounterMetric("x")
+		mt.waitStarted(t)
+		mt.tick(t)
 		c.next(t)
 		cancel()
-		goleak.VerifyNone(t) // retries until the pulse goroutine has gone
-		n := c.count()
-		time.Sleep(20 * time.Millisecond)
-		if c.count() != n {
-			t.Errorf("emitted after the context was cancelled")
+		mt.waitStopped(t) // the pulse goroutine is returning
+		goleak.VerifyNone(t)
+		if n := c.count(); n != 1 {
+			t.Errorf("%d emissions for one tick, want exactly 1", n)
 		}
 		p.Stop() // still fine
 	})
 	t.Run("nil client", func(t *testing.T) {
-		p := pulseemitter.New(nil, pulseemitter.WithPulseInterval(time.Millisecond))
+		mt := newManualTicker()
+		p := pulseemitter.New(nil, pulseemitter.WithTicker(mt.new))
 		p.NewCounterMetric("x").Increment(1)
 		p.NewGaugeMetric("y", "u").Set(1)
-		time.Sleep(10 * time.Millisecond)
+		mt.tick(t)
+		mt.tick(t) // taken only after the first tick's emissions returned
 		p.Stop()
 	})
 }

@@ -40,8 +40,9 @@ func WithInterval(d time.Duration) RuntimeEmitterOption {
 // Emitter emits Go runtime statistics at an interval. Create it with New
 // or NewV1, start it with Run or RunContext and end it with Stop.
 type Emitter struct {
-	interval time.Duration
-	emit     func(stats)
+	interval  time.Duration
+	emit      func(stats)
+	newTicker tickerFunc // time.NewTicker; tests drive ticks by hand
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -81,7 +82,7 @@ func NewV1(sender V1Sender, opts ...RuntimeEmitterOption) *Emitter {
 }
 
 func newEmitter(emit func(stats), opts []RuntimeEmitterOption) *Emitter {
-	e := &Emitter{emit: emit, stop: make(chan struct{})}
+	e := &Emitter{emit: emit, newTicker: newTimeTicker, stop: make(chan struct{})}
 	for _, o := range opts {
 		if o != nil {
 			o(e)
@@ -105,11 +106,11 @@ func (e *Emitter) RunContext(ctx context.Context) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ticker := time.NewTicker(e.interval)
-	defer ticker.Stop()
+	tick, stopTicker := e.newTicker(e.interval)
+	defer stopTicker()
 	for {
 		select {
-		case <-ticker.C:
+		case <-tick:
 			e.emit(readStats())
 		case <-e.stop:
 			return
@@ -152,4 +153,14 @@ func readStats() stats {
 		lastPause:  float64(m.PauseNs[(m.NumGC+255)%256]),
 		goroutines: float64(runtime.NumGoroutine()),
 	}
+}
+
+// tickerFunc starts a ticker with interval d and returns its channel and
+// its stop function.
+type tickerFunc func(d time.Duration) (<-chan time.Time, func())
+
+// newTimeTicker is the tickerFunc of time.NewTicker.
+func newTimeTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }

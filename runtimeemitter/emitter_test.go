@@ -158,29 +158,30 @@ func checkTick(t *testing.T, tk tick) {
 
 func TestEmitterEmits(t *testing.T) {
 	const interval = 30 * time.Millisecond
+	const ticks = 3
 	cases := []struct {
 		name          string
-		new           func(r *recorder) *runtimeemitter.Emitter
+		new           func(r *recorder, opts ...runtimeemitter.RuntimeEmitterOption) *runtimeemitter.Emitter
 		wantEnvelopes int
 	}{
 		{
 			name: "v2: one EmitGauge with four values",
-			new: func(r *recorder) *runtimeemitter.Emitter {
-				return runtimeemitter.New(v2Sender{r}, runtimeemitter.WithInterval(interval))
+			new: func(r *recorder, opts ...runtimeemitter.RuntimeEmitterOption) *runtimeemitter.Emitter {
+				return runtimeemitter.New(v2Sender{r}, opts...)
 			},
 			wantEnvelopes: 1,
 		},
 		{
 			name: "v1: four SendComponentMetric calls in order",
-			new: func(r *recorder) *runtimeemitter.Emitter {
-				return runtimeemitter.NewV1(v1Sender{r: r}, runtimeemitter.WithInterval(interval))
+			new: func(r *recorder, opts ...runtimeemitter.RuntimeEmitterOption) *runtimeemitter.Emitter {
+				return runtimeemitter.NewV1(v1Sender{r: r}, opts...)
 			},
 			wantEnvelopes: 4,
 		},
 		{
 			name: "v1: sender errors are ignored",
-			new: func(r *recorder) *runtimeemitter.Emitter {
-				return runtimeemitter.NewV1(v1Sender{r: r, err: errors.New("full")}, runtimeemitter.WithInterval(interval))
+			new: func(r *recorder, opts ...runtimeemitter.RuntimeEmitterOption) *runtimeemitter.Emitter {
+				return runtimeemitter.NewV1(v1Sender{r: r, err: errors.New("full")}, opts...)
 			},
 			wantEnvelopes: 4,
 		},
@@ -189,18 +190,19 @@ func TestEmitterEmits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			runtime.GC() // so that the last-pause statistic is set
 			r := newRecorder()
-			e := tc.new(r)
+			mt := newManualTicker()
+			e := tc.new(r, runtimeemitter.WithInterval(interval), runtimeemitter.WithTicker(mt.new))
 			done := make(chan struct{})
-			start := time.Now()
 			go func() {
 				defer close(done)
 				e.Run()
 			}()
-			for k := 1; k <= 3; k++ {
+			if d := mt.waitStarted(t); d != interval {
+				t.Errorf("ticker interval %v, want %v", d, interval)
+			}
+			for k := 1; k <= ticks; k++ {
+				mt.tick(t)
 				tk := r.next(t)
-				if earliest := start.Add(time.Duration(k) * interval); tk.at.Before(earliest) {
-					t.Errorf("emission %d came %v after Run, before %v", k, tk.at.Sub(start), time.Duration(k)*interval)
-				}
 				if tk.envelopes != tc.wantEnvelopes {
 					t.Errorf("emission %d took %d envelopes/calls, want %d", k, tk.envelopes, tc.wantEnvelopes)
 				}
@@ -208,13 +210,34 @@ func TestEmitterEmits(t *testing.T) {
 			}
 			e.Stop()
 			<-done
-			n := r.count()
-			time.Sleep(3 * interval)
-			if r.count() != n {
-				t.Errorf("emitted after Stop")
+			// Run has returned: the count is final.
+			if n := r.count(); n != ticks {
+				t.Errorf("%d emissions for %d ticks, want exactly %d", n, ticks, ticks)
 			}
+			if n := mt.startCount(); n != 1 {
+				t.Errorf("%d tickers started, want 1", n)
+			}
+			mt.waitStopped(t) // Run stopped its ticker
 		})
 	}
+}
+
+// TestEmitterRealTicker checks the wiring to time.NewTicker: the first
+// emission comes one interval after Run, not before.
+func TestEmitterRealTicker(t *testing.T) {
+	const interval = 5 * time.Millisecond
+	r := newRecorder()
+	e := runtimeemitter.New(v2Sender{r}, runtimeemitter.WithInterval(interval))
+	done := make(chan struct{})
+	start := time.Now()
+	go func() { defer close(done); e.Run() }()
+	tk := r.next(t)
+	e.Stop()
+	<-done
+	if tk.at.Sub(start) < interval {
+		t.Errorf("first emission %v after Run, before one interval (%v)", tk.at.Sub(start), interval)
+	}
+	checkTick(t, tk)
 }
 
 func TestEmitterStop(t *testing.T) {
@@ -230,11 +253,13 @@ func TestEmitterStop(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		run  func(t *testing.T, e *runtimeemitter.Emitter, r *recorder)
+		run  func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *manualTicker)
+		// emissions is the exact number of emissions the case makes.
+		emissions int
 	}{
 		{
 			name: "Stop before Run makes Run return at once",
-			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder) {
+			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *manualTicker) {
 				e.Stop()
 				e.Stop()
 				e.Run()
@@ -242,11 +267,12 @@ func TestEmitterStop(t *testing.T) {
 		},
 		{
 			name: "Stop ends several Run calls",
-			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder) {
+			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *manualTicker) {
 				done1, done2 := make(chan struct{}), make(chan struct{})
 				go func() { defer close(done1); e.Run() }()
 				go func() { defer close(done2); e.Run() }()
-				time.Sleep(10 * time.Millisecond)
+				mt.waitStarted(t) // both Run calls are in their loops
+				mt.waitStarted(t)
 				e.Stop()
 				wait(t, done1)
 				wait(t, done2)
@@ -254,23 +280,29 @@ func TestEmitterStop(t *testing.T) {
 		},
 		{
 			name: "RunContext returns when its context is done",
-			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder) {
+			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *manualTicker) {
 				rctx, rcancel := context.WithCancel(ctx)
 				done := make(chan struct{})
 				go func() { defer close(done); e.RunContext(rctx) }()
+				mt.tick(t)
 				r.next(t)
 				rcancel()
 				wait(t, done)
 				e.Stop()
 			},
+			emissions: 1,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRecorder()
-			e := runtimeemitter.New(v2Sender{r}, runtimeemitter.WithInterval(5*time.Millisecond))
-			tc.run(t, e, r)
+			mt := newManualTicker()
+			e := runtimeemitter.New(v2Sender{r}, runtimeemitter.WithInterval(5*time.Millisecond), runtimeemitter.WithTicker(mt.new))
+			tc.run(t, e, r, mt)
 			goleak.VerifyNone(t)
+			if n := r.count(); n != tc.emissions {
+				t.Errorf("%d emissions, want exactly %d", n, tc.emissions)
+			}
 		})
 	}
 }
@@ -281,26 +313,34 @@ func TestDefaultInterval(t *testing.T) {
 	}
 	for _, d := range []time.Duration{0, -time.Second} {
 		r := newRecorder()
-		e := runtimeemitter.New(v2Sender{r}, runtimeemitter.WithInterval(d))
+		mt := newManualTicker()
+		e := runtimeemitter.New(v2Sender{r}, runtimeemitter.WithInterval(d), runtimeemitter.WithTicker(mt.new))
 		done := make(chan struct{})
 		go func() { defer close(done); e.Run() }()
-		time.Sleep(50 * time.Millisecond)
+		got := mt.waitStarted(t)
 		e.Stop()
 		<-done
-		if r.count() != 0 {
-			t.Errorf("WithInterval(%v) emitted within 50ms; want the 10s default", d)
+		if got != runtimeemitter.DefaultInterval {
+			t.Errorf("WithInterval(%v): ticker interval %v, want the default %v", d, got, runtimeemitter.DefaultInterval)
 		}
 	}
 }
 
 func TestNilSenders(t *testing.T) {
-	for _, e := range []*runtimeemitter.Emitter{
-		runtimeemitter.New(nil, runtimeemitter.WithInterval(time.Millisecond)),
-		runtimeemitter.NewV1(nil, runtimeemitter.WithInterval(time.Millisecond)),
+	for _, newEmitter := range []func(opts ...runtimeemitter.RuntimeEmitterOption) *runtimeemitter.Emitter{
+		func(opts ...runtimeemitter.RuntimeEmitterOption) *runtimeemitter.Emitter {
+			return runtimeemitter.New(nil, opts...)
+		},
+		func(opts ...runtimeemitter.RuntimeEmitterOption) *runtimeemitter.Emitter {
+			return runtimeemitter.NewV1(nil, opts...)
+		},
 	} {
+		mt := newManualTicker()
+		e := newEmitter(runtimeemitter.WithTicker(mt.new))
 		done := make(chan struct{})
 		go func() { defer close(done); e.Run() }()
-		time.Sleep(10 * time.Millisecond)
+		mt.tick(t)
+		mt.tick(t) // taken only after the first tick's emission returned
 		e.Stop()
 		<-done
 	}

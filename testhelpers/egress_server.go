@@ -28,8 +28,10 @@ import (
 // shard id) and waits in the queue while no stream is open. A batch whose
 // send fails is put back at the front of the queue, so only batches the
 // server had already handed to gRPC can be lost when a connection breaks.
-// The server records every request, counts stream attempts, and can drop
-// its streams, refuse new ones and restart on the same address.
+// The server records every request, counts stream attempts, keeps the
+// open and close time of every stream, and can drop its streams (with an
+// error or cleanly), refuse new ones or end them at once, go away for a
+// while and restart on the same address.
 //
 // All methods are safe for concurrent use. Stop must be called to release
 // the listener and goroutines.
@@ -43,7 +45,10 @@ type EgressServer struct {
 	serveWG  sync.WaitGroup
 	stopped  bool
 	refuse   bool
+	endNew   bool
+	down     bool
 	attempts int
+	spans    []StreamSpan
 	requests []*loggregator_v2.EgressBatchRequest
 	rxReqs   []*loggregator_v2.EgressRequest
 	streams  map[*egressStream]struct{}
@@ -67,7 +72,15 @@ func WithEgressServerOptions(opts ...grpc.ServerOption) EgressServerOption {
 
 // egressStream is one open Receiver or BatchedReceiver stream.
 type egressStream struct {
-	drop chan struct{} // closed by DropStreams
+	drop  chan struct{} // closed by DropStreams and EndStreams
+	clean bool          // set by EndStreams before drop is closed
+	span  int           // index in EgressServer.spans
+}
+
+// StreamSpan is when one stream was opened and closed (Closed is zero
+// while it is open). Refused attempts have no span.
+type StreamSpan struct {
+	Opened, Closed time.Time
 }
 
 // egressItem is one queued batch: the envelopes, their encoding as an
@@ -222,6 +235,12 @@ func (s *EgressServer) WaitForStreams(ctx context.Context, n int) error {
 	return s.waitFor(ctx, func() bool { return len(s.streams) >= n })
 }
 
+// WaitForNoStreams blocks until no stream is open or ctx is done, in which
+// case it returns ctx's error.
+func (s *EgressServer) WaitForNoStreams(ctx context.Context) error {
+	return s.waitFor(ctx, func() bool { return len(s.streams) == 0 })
+}
+
 // WaitForAttempts blocks until the server has seen at least n stream
 // attempts or ctx is done, in which case it returns ctx's error.
 func (s *EgressServer) WaitForAttempts(ctx context.Context, n int) error {
@@ -254,14 +273,41 @@ func (s *EgressServer) waitFor(ctx context.Context, cond func() bool) error {
 // DropStreams ends every open stream with status Unavailable, as a proxy
 // going away would. The connections stay up; clients are expected to open
 // new streams.
-func (s *EgressServer) DropStreams() {
+func (s *EgressServer) DropStreams() { s.endStreams(false) }
+
+// EndStreams ends every open stream cleanly (status OK), as a Reverse Log
+// Proxy's routine close does. The connections stay up.
+func (s *EgressServer) EndStreams() { s.endStreams(true) }
+
+func (s *EgressServer) endStreams(clean bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := time.Now()
 	for st := range s.streams {
+		st.clean = clean
 		close(st.drop)
 		delete(s.streams, st)
+		s.spans[st.span].Closed = now
 	}
 	s.notifyLocked()
+}
+
+// EndStreamsAtOnce makes the server end every new stream cleanly (status
+// OK) as soon as it is opened, without sending anything (on true), or
+// serve them again (on false). Such streams are counted and have a span.
+func (s *EgressServer) EndStreamsAtOnce(on bool) {
+	s.mu.Lock()
+	s.endNew = on
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// StreamSpans returns the open and close times of every stream the server
+// has served, in the order they were opened.
+func (s *EgressServer) StreamSpans() []StreamSpan {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]StreamSpan(nil), s.spans...)
 }
 
 // RefuseStreams makes the server answer every new stream with status
@@ -275,8 +321,19 @@ func (s *EgressServer) RefuseStreams(refuse bool) {
 }
 
 // Restart stops the gRPC server, closing every connection, and starts a
-// new one on the same address. Queue, requests and counters are kept.
+// new one on the same address: Suspend followed by Resume.
 func (s *EgressServer) Restart() error {
+	if err := s.Suspend(); err != nil {
+		return err
+	}
+	return s.Resume()
+}
+
+// Suspend stops the gRPC server as a crash would: the listener and every
+// connection are closed, so new connections are refused until Resume.
+// Address, queue, requests and counters are kept. Suspending a suspended
+// server does nothing; it fails after Stop.
+func (s *EgressServer) Suspend() error {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -284,10 +341,29 @@ func (s *EgressServer) Restart() error {
 	}
 	srv := s.srv
 	s.srv = nil
+	s.down = true
 	s.mu.Unlock()
-	srv.Stop()
+	if srv != nil {
+		srv.Stop()
+	}
 	s.serveWG.Wait()
+	return nil
+}
 
+// Resume starts a suspended server again on the same address. It does
+// nothing when the server is running, and fails after Stop or when the
+// address cannot be had again.
+func (s *EgressServer) Resume() error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return errors.New("testhelpers: egress server is stopped")
+	}
+	if !s.down {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
 	var lis net.Listener
 	var err error
 	for i := 0; i < 50; i++ { // the port can take a moment to be free again
@@ -302,10 +378,14 @@ func (s *EgressServer) Restart() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped {
+	if s.stopped || !s.down {
 		lis.Close()
-		return errors.New("testhelpers: egress server is stopped")
+		if s.stopped {
+			return errors.New("testhelpers: egress server is stopped")
+		}
+		return nil
 	}
+	s.down = false
 	s.serveLocked(lis)
 	return nil
 }
@@ -345,14 +425,24 @@ func (s *EgressServer) open(batchReq *loggregator_v2.EgressBatchRequest, req *lo
 	if s.refuse {
 		return nil, status.Error(codes.Unavailable, "testhelpers: stream refused")
 	}
-	st := &egressStream{drop: make(chan struct{})}
+	st := &egressStream{drop: make(chan struct{}), span: len(s.spans)}
+	s.spans = append(s.spans, StreamSpan{Opened: time.Now()})
+	if s.endNew {
+		s.spans[st.span].Closed = time.Now()
+		st.clean = true
+		close(st.drop)
+		return st, nil
+	}
 	s.streams[st] = struct{}{}
 	return st, nil
 }
 
 func (s *EgressServer) close(st *egressStream) {
 	s.mu.Lock()
-	delete(s.streams, st)
+	if _, ok := s.streams[st]; ok {
+		delete(s.streams, st)
+		s.spans[st.span].Closed = time.Now()
+	}
 	s.notifyLocked()
 	s.mu.Unlock()
 }
@@ -393,11 +483,15 @@ func (s *EgressServer) giveBack(it *egressItem) {
 	s.mu.Unlock()
 }
 
-// serve sends queued items on one stream until it breaks or is dropped.
+// serve sends queued items on one stream until it breaks or is dropped or
+// ended.
 func (s *EgressServer) serve(ctx context.Context, st *egressStream, send func(*egressItem) error) error {
 	defer s.close(st)
 	for {
 		it, err := s.take(ctx, st)
+		if err == errDropped && st.clean {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -405,6 +499,9 @@ func (s *EgressServer) serve(ctx context.Context, st *egressStream, send func(*e
 			select {
 			case <-st.drop:
 				s.giveBack(it)
+				if st.clean {
+					return nil
+				}
 				return errDropped
 			default:
 			}

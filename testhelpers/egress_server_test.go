@@ -2,6 +2,8 @@ package testhelpers_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -84,8 +86,8 @@ func TestEgressServerStreams(t *testing.T) {
 			streamCtx, streamCancel := context.WithCancel(ctx)
 			got := tt.recv(streamCtx, t)
 			streamCancel()
-			for srv.StreamCount() != 0 && ctx.Err() == nil {
-				time.Sleep(time.Millisecond)
+			if err := srv.WaitForNoStreams(ctx); err != nil {
+				t.Fatal(err)
 			}
 			want := []*loggregator_v2.Envelope{e1, e2, e2, e2}
 			for i := range want {
@@ -113,8 +115,10 @@ func TestEgressServerRefuseDropRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	client := egressClient(t, certs, srv)
+	// WaitForReady: after a restart the stream waits for the connection
+	// instead of failing while it is down.
 	open := func() (grpc.ServerStreamingClient[loggregator_v2.EnvelopeBatch], error) {
-		return client.BatchedReceiver(ctx, &loggregator_v2.EgressBatchRequest{})
+		return client.BatchedReceiver(ctx, &loggregator_v2.EgressBatchRequest{}, grpc.WaitForReady(true))
 	}
 
 	srv.RefuseStreams(true)
@@ -151,13 +155,8 @@ func TestEgressServerRefuseDropRestart(t *testing.T) {
 			}
 			srv.Send(&loggregator_v2.Envelope{SourceId: tt.name})
 			var b *loggregator_v2.EnvelopeBatch
-			for ctx.Err() == nil { // the client reconnects after a restart
-				if rx, err = open(); err == nil {
-					if b, err = rx.Recv(); err == nil {
-						break
-					}
-				}
-				time.Sleep(10 * time.Millisecond)
+			if rx, err = open(); err == nil {
+				b, err = rx.Recv()
 			}
 			if b == nil || b.Batch[0].SourceId != tt.name {
 				t.Fatalf("after %s got %v, %v", tt.name, b, err)
@@ -171,6 +170,103 @@ func TestEgressServerRefuseDropRestart(t *testing.T) {
 	srv.Stop() // idempotent
 	if err := srv.Restart(); err == nil {
 		t.Fatal("Restart after Stop succeeded")
+	}
+}
+
+// TestEgressServerOutageAndEnds covers Suspend/Resume, EndStreams,
+// EndStreamsAtOnce and StreamSpans.
+func TestEgressServerOutageAndEnds(t *testing.T) {
+	certs := testhelpers.NewCerts(t)
+	srv, err := testhelpers.NewEgressServer(certs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	client := egressClient(t, certs, srv)
+	open := func(waitForReady bool) (grpc.ServerStreamingClient[loggregator_v2.EnvelopeBatch], error) {
+		return client.BatchedReceiver(ctx, &loggregator_v2.EgressBatchRequest{}, grpc.WaitForReady(waitForReady))
+	}
+
+	// Suspend: the stream breaks and new connections are refused until
+	// Resume; what was queued meanwhile is served after it.
+	rx, err := open(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.WaitForStreams(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Suspend(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Suspend(); err != nil { // a no-op
+		t.Fatal(err)
+	}
+	if _, err := rx.Recv(); err == nil {
+		t.Fatal("stream still delivers while suspended")
+	}
+	if conn, err := net.Dial("tcp", srv.Addr()); err == nil {
+		conn.Close()
+		t.Fatal("a suspended server accepted a connection")
+	}
+	srv.Send(&loggregator_v2.Envelope{SourceId: "queued"})
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Resume(); err != nil { // a no-op
+		t.Fatal(err)
+	}
+	rx, err = open(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := rx.Recv(); err != nil || b.Batch[0].SourceId != "queued" {
+		t.Fatalf("after Resume got %v, %v", b, err)
+	}
+
+	// EndStreams ends the stream cleanly: io.EOF for the client.
+	srv.EndStreams()
+	if _, err := rx.Recv(); err != io.EOF {
+		t.Fatalf("after EndStreams: %v, want io.EOF", err)
+	}
+
+	// EndStreamsAtOnce: every new stream ends cleanly at once.
+	srv.EndStreamsAtOnce(true)
+	for i := 0; i < 3; i++ {
+		rx, err := open(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rx.Recv(); err != io.EOF {
+			t.Fatalf("stream %d: %v, want io.EOF", i, err)
+		}
+	}
+	srv.EndStreamsAtOnce(false)
+	if err := srv.WaitForNoStreams(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	spans := srv.StreamSpans()
+	if len(spans) != 5 {
+		t.Fatalf("%d spans, want 5: %v", len(spans), spans)
+	}
+	for i, sp := range spans {
+		if sp.Opened.IsZero() || sp.Closed.Before(sp.Opened) {
+			t.Fatalf("span %d: %+v", i, sp)
+		}
+		if i > 0 && sp.Opened.Before(spans[i-1].Opened) {
+			t.Fatalf("spans out of order: %v", spans)
+		}
+	}
+
+	srv.Stop()
+	if err := srv.Suspend(); err == nil {
+		t.Fatal("Suspend after Stop succeeded")
+	}
+	if err := srv.Resume(); err == nil {
+		t.Fatal("Resume after Stop succeeded")
 	}
 }
 

@@ -2,6 +2,7 @@ package testhelpers
 
 import (
 	"context"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -35,7 +36,8 @@ const DefaultGatewayQueueSize = 4096
 //
 // The server records every request and can be told to answer every
 // request with an error status, to drop its open streams, to close them
-// with a closing event, and to restart on the same address.
+// with a closing event, to restart on the same address, and to stop (as a
+// gateway that is away) and start again on the same address.
 //
 // All methods are safe for concurrent use. Close must be called to release
 // the listener, connections and goroutines.
@@ -87,9 +89,11 @@ func WithGatewayTLS(c *Certs) GatewayServerOption {
 }
 
 // WithGatewayToken makes the server require the header
-// "Authorization: bearer <token>" (the prefix is optional, as in the real
-// gateway); other requests get 404 not_found. By default any request is
-// authorized.
+// "Authorization: bearer <token>": the scheme in any case ("bearer", as the
+// cf CLI sends it, or "Bearer"), then at least one space, then the token
+// (surrounding spaces ignored), compared in constant time. Other requests,
+// including a bare token, get 404 not_found, as the real gateway answers
+// an unauthorised one. By default any request is authorized.
 func WithGatewayToken(token string) GatewayServerOption {
 	return func(cfg *gatewayServerConfig) { cfg.token = token }
 }
@@ -294,6 +298,34 @@ func (s *GatewayServer) SendClosing() {
 	}
 }
 
+// Stop closes the listener and every connection, as a gateway that goes
+// away: requests fail (connection refused) until Start. The address and
+// the queued frames are kept. Stopping a stopped server does nothing.
+func (s *GatewayServer) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("testhelpers: gateway server closed")
+	}
+	s.stopLocked()
+	return nil
+}
+
+// Start listens again on the server's address after Stop. Starting a
+// running server does nothing. It fails when the address has been taken
+// in the meantime.
+func (s *GatewayServer) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("testhelpers: gateway server closed")
+	}
+	if s.srv != nil {
+		return nil
+	}
+	return s.startLocked()
+}
+
 // Restart closes the listener and every connection, then listens again on
 // the same address. Queued frames are kept.
 func (s *GatewayServer) Restart() error {
@@ -345,12 +377,9 @@ func (s *GatewayServer) handle(w http.ResponseWriter, r *http.Request) {
 	req, gerr := gateway.ParseRequest(r)
 	rec.Request = req
 	status := s.record(rec)
-	if s.cfg.token != "" {
-		tok := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "bearer"))
-		if tok != s.cfg.token {
-			gateway.WriteError(w, gateway.ErrNotFound)
-			return
-		}
+	if s.cfg.token != "" && !bearerTokenMatches(r.Header.Get("Authorization"), s.cfg.token) {
+		gateway.WriteError(w, gateway.ErrNotFound)
+		return
 	}
 	if status != 0 {
 		gateway.WriteError(w, gateway.ErrorForStatus(status))
@@ -391,6 +420,18 @@ func (s *GatewayServer) handle(w http.ResponseWriter, r *http.Request) {
 			_ = conn.Close()
 		}
 	}
+}
+
+// bearerTokenMatches reports whether an Authorization header value is
+// "bearer <token>": the scheme case-insensitively, a space, and the token
+// (surrounding spaces ignored), compared in constant time.
+func bearerTokenMatches(header, token string) bool {
+	scheme, tok, ok := strings.Cut(strings.TrimLeft(header, " "), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return false
+	}
+	tok = strings.Trim(tok, " ")
+	return subtle.ConstantTimeCompare([]byte(tok), []byte(token)) == 1
 }
 
 // record stores a request and returns the status override in effect.

@@ -134,7 +134,11 @@ func TestGatewayServerDropClosingRestart(t *testing.T) {
 			url := srv.URL()
 			resp := gatewayGet(ctx, t, c, "GET", url+"/v2/read?log", nil)
 			for srv.OpenStreams() == 0 {
-				time.Sleep(time.Millisecond)
+				select {
+				case <-ctx.Done():
+					t.Fatal("the stream never opened")
+				case <-time.After(time.Millisecond):
+				}
 			}
 			if err := tt.act(srv); err != nil {
 				t.Fatal(err)
@@ -159,5 +163,99 @@ func TestGatewayServerDropClosingRestart(t *testing.T) {
 				t.Fatalf("status %d", r.StatusCode)
 			}
 		})
+	}
+}
+
+// TestGatewayServerTokenForms: the scheme is matched case-insensitively,
+// a space must separate it from the token, and nothing else is accepted.
+func TestGatewayServerTokenForms(t *testing.T) {
+	tests := []struct {
+		header string
+		ok     bool
+	}{
+		{"bearer s3cret", true},
+		{"Bearer s3cret", true},
+		{"BEARER s3cret", true},
+		{"bEaReR s3cret", true},
+		{"bearer   s3cret  ", true},
+		{"  bearer s3cret", true},
+		{"s3cret", false},
+		{"bearers3cret", false},
+		{"Bearers3cret", false},
+		{"bearer", false},
+		{"bearer ", false},
+		{"", false},
+		{"bearer s3cre", false},
+		{"bearer s3cret2", false},
+		{"bearer S3CRET", false},
+		{"basic s3cret", false},
+		{"bearer\ts3cret", false},
+		{"token s3cret", false},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	srv, c := startGateway(t, testhelpers.WithGatewayToken("s3cret"), testhelpers.WithGatewayHeartbeat(-1))
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			rctx, rcancel := context.WithCancel(ctx)
+			defer rcancel()
+			hdr := map[string]string{}
+			if tt.header != "" {
+				hdr["Authorization"] = tt.header
+			}
+			resp := gatewayGet(rctx, t, c, "GET", srv.URL()+"/v2/read?log", hdr)
+			want := http.StatusNotFound
+			if tt.ok {
+				want = http.StatusOK
+			}
+			if resp.StatusCode != want {
+				t.Fatalf("Authorization %q: status %d, want %d", tt.header, resp.StatusCode, want)
+			}
+		})
+	}
+}
+
+// TestGatewayServerStopStart: while stopped the server refuses
+// connections; started again it serves on the same address and still
+// holds the frames queued meanwhile.
+func TestGatewayServerStopStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv, c := startGateway(t)
+	url := srv.URL()
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", url+"/v2/read?log", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := c.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("stopped server answered %d", resp.StatusCode)
+	}
+	if err := srv.Send(&loggregator_v2.Envelope{SourceId: "queued", Message: &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatalf("second Start: %v", err)
+	}
+	if srv.URL() != url {
+		t.Fatalf("URL changed from %s to %s", url, srv.URL())
+	}
+	resp := gatewayGet(ctx, t, c, "GET", url+"/v2/read?log", nil)
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || !strings.Contains(line, `"source_id":"queued"`) {
+		t.Fatalf("first line %q, err %v", line, err)
+	}
+	srv.Close()
+	if err := srv.Start(); err == nil {
+		t.Fatal("Start after Close succeeded")
 	}
 }

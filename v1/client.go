@@ -28,7 +28,8 @@ type Client struct {
 	// looked up on every emit.
 	emitter func() dropsonde.EventEmitter
 
-	dropped atomic.Uint64
+	sent    atomic.Uint64 // envelopes the emitter accepted
+	dropped atomic.Uint64 // envelopes built but not sent
 	// lastWarn is the time (Unix ns) the uninitialised-emitter problem was
 	// last logged; 0 before the first time.
 	lastWarn atomic.Int64
@@ -193,7 +194,9 @@ func (c *Client) send(callTags map[string]string, envs ...*events.Envelope) {
 		if err := em.EmitEnvelope(env); err != nil {
 			c.dropped.Add(1)
 			c.logger.Printf("Failed to emit envelope: %s", err)
+			continue
 		}
+		c.sent.Add(1)
 	}
 }
 

@@ -48,6 +48,13 @@
 // example a WithDelta converted to an EmitLogOption) are ignored; the
 // original panicked or sent extra envelopes.
 //
+// # Statistics
+//
+// Stats returns a ClientStats snapshot: the envelopes sent (accepted by
+// the UDP socket) and dropped (dropsonde not initialised, or a send
+// error). Reading it is two atomic loads; counting costs one atomic add
+// per envelope. It is an addition to the original API.
+//
 // # Concurrency
 //
 // A Client is safe for concurrent use. Each Emit call sends synchronously

@@ -3,6 +3,7 @@ package v1_test
 import (
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/cloudfoundry/dropsonde"
@@ -55,4 +56,28 @@ func ExampleClient() {
 		}
 	}
 	// Output: example-job requests 3 my-service demo
+}
+
+// Stats tells how many envelopes a client sent and how many it dropped.
+// The second log here is larger than a UDP datagram can be, so the socket
+// refuses it and the client counts it as dropped.
+func ExampleClient_Stats() {
+	agent, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer agent.Close()
+	if err := dropsonde.Initialize(agent.LocalAddr().String(), "example-job"); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	client, _ := v1.NewClient()
+	client.EmitLog("fits in a datagram")
+	client.EmitLog(strings.Repeat("x", 70000))
+
+	s := client.Stats()
+	fmt.Printf("sent %d, dropped %d\n", s.Sent, s.Dropped)
+	// Output: sent 1, dropped 1
 }

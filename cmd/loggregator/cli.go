@@ -67,15 +67,20 @@ func newFlagSet(name, synopsis string, stdout io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; on --help it prints the usage and returns
-// (0, false); on a bad flag it prints one line and returns (2, false).
+// parseFlags parses args. On -h, -help or --help it prints the usage once
+// (fs.Usage) and returns (0, false); on a bad flag it prints one line to
+// stderr, nothing to stdout, and returns (2, false). The flag package
+// calls fs.Usage itself in both cases, so it is silenced during Parse.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = usage
 	if err == nil {
 		return 0, true
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
+		usage()
 		return 0, false
 	}
 	return usageError(stderr, fs.Name(), err.Error()), false

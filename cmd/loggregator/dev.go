@@ -18,8 +18,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.GatewayAddr, "gateway-addr", devserver.DefaultGatewayAddr, "RLP gateway HTTP `address` (GET /v2/read); empty disables")
 	fs.StringVar(&cfg.CertDir, "cert-dir", defaultCertDir(), "`directory` for the CA and certificates (reused when valid)")
 	fs.BoolVar(&cfg.GatewayTLS, "gateway-tls", false, "serve the gateway over HTTPS with the server certificate")
-	fs.StringVar(&cfg.GatewayToken, "gateway-token", "", "require \"Authorization: bearer `TOKEN`\" on the gateway (default: accept any)")
+	fs.StringVar(&cfg.GatewayToken, "gateway-token", "", "require \"Authorization: Bearer `TOKEN`\" (scheme in any case) on the gateway (default: accept any)")
 	fs.IntVar(&cfg.BufferSize, "buffer", devserver.DefaultBufferSize, "per-subscriber buffer in `envelopes`; a full buffer drops")
+	fs.IntVar(&cfg.BufferBytes, "buffer-bytes", devserver.DefaultBufferBytes, "per-subscriber buffer in `bytes` (decoded size estimate); a full buffer drops")
+	fs.DurationVar(&cfg.GatewayWriteTimeout, "gateway-write-timeout", devserver.DefaultGatewayWriteTimeout, "drop a gateway subscriber when one write takes longer than `duration` (negative: never)")
 	quiet := fs.Bool("quiet", false, "do not log subscriber connections and drops")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
@@ -48,8 +50,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	<-ctx.Done()
 	s.Close()
 	st := s.Stats()
-	fmt.Fprintf(stdout, "\nstopped: received %d v2 and %d v1 envelopes (%d invalid v1 datagrams), dropped %d for slow subscribers\n",
-		st.V2Received, st.V1Received, st.V1Invalid, st.Dropped)
+	fmt.Fprintf(stdout, "\nstopped: received %d v2 and %d v1 envelopes (%d invalid v1 datagrams), dropped %d for slow subscribers and %d over the 4 MiB egress limit, disconnected %d dead gateway readers\n",
+		st.V2Received, st.V1Received, st.V1Invalid, st.Dropped, st.EgressOversized, st.GatewayWriteTimeouts)
 	return 0
 }
 

@@ -17,6 +17,11 @@
 // any string of an envelope keeps that envelope's strings alive (never
 // more than the envelope's own size). The functions are safe for
 // concurrent use.
+//
+// Batch decodes a whole message at once. A Chunker (chunk.go) hands out
+// the envelopes of a message a few at a time instead, bounded by Size, an
+// estimate of the heap a decoded envelope keeps, so that a message of
+// millions of tiny envelopes never exists decoded all at once.
 package decode
 
 import (

@@ -165,6 +165,16 @@ func BenchmarkDecode(b *testing.B) {
 	}{
 		{"proto.Unmarshal", func(d []byte, m *v2.EnvelopeBatch) error { return proto.Unmarshal(d, m) }},
 		{"decode.Batch", Batch},
+		{"decode.Chunker", func(d []byte, m *v2.EnvelopeBatch) error {
+			c := NewChunker(d)
+			for {
+				envs, _, err := c.Next(1 << 20)
+				if envs == nil || err != nil {
+					return err
+				}
+				m.Batch = envs
+			}
+		}},
 	}
 	for _, d := range decoders {
 		b.Run(d.name, func(b *testing.B) {

@@ -1,8 +1,10 @@
 package devserver
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
-	"strings"
+	"os"
 	"time"
 
 	"code.cloudfoundry.org/go-loggregator/internal/gateway"
@@ -12,11 +14,15 @@ import (
 )
 
 // Gateway framing limits: envelopes are taken from the subscription in
-// chunks of at most gatewayMaxTake, and a data frame is closed once its
-// JSON exceeds gatewayFrameBytes.
+// chunks of at most gatewayMaxTake envelopes and gatewayTakeBytes (by
+// router.Size, at least one envelope), and a data frame is closed once its
+// JSON exceeds gatewayFrameBytes. A frame buffer grown beyond
+// gatewayKeepBytes by a large envelope is released after its write.
 const (
 	gatewayMaxTake    = 1000
+	gatewayTakeBytes  = 256 << 10
 	gatewayFrameBytes = 64 << 10
+	gatewayKeepBytes  = 1 << 20
 )
 
 // ServeHTTP serves GET /v2/read like the RLP gateway.
@@ -25,32 +31,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if s.cfg.GatewayToken != "" {
-		tok := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "bearer"))
-		if tok != s.cfg.GatewayToken {
-			gateway.WriteError(w, gateway.ErrNotFound)
-			return
-		}
+	if s.cfg.GatewayToken != "" && !gateway.CheckBearer(r.Header.Get("Authorization"), s.cfg.GatewayToken) {
+		gateway.WriteError(w, gateway.ErrNotFound)
+		return
 	}
 	req, gerr := gateway.ParseRequest(r)
 	if gerr != nil {
 		gateway.WriteError(w, *gerr)
 		return
 	}
-	flusher, ok := w.(http.Flusher)
-	if !ok {
+	if _, ok := w.(http.Flusher); !ok {
 		gateway.WriteError(w, gateway.ErrStreamingUnsupported)
 		return
 	}
-	sub, err := s.router.Subscribe(req, s.cfg.BufferSize)
+	sub, err := s.subscribe(req)
 	if err != nil {
 		gateway.WriteError(w, gateway.ErrStreamingUnavailable)
 		return
 	}
 	defer sub.Close()
 	s.logf("gateway: subscriber %d connected (%s)", sub.ID(), r.URL.RawQuery)
+	var end string
 	defer func() {
-		s.logf("gateway: subscriber %d left (%d received, %d dropped)", sub.ID(), sub.Accepted(), sub.Dropped())
+		s.logf("gateway: subscriber %d left%s (%d received, %d dropped)", sub.ID(), end, sub.Accepted(), sub.Dropped())
 	}()
 
 	h := w.Header()
@@ -58,7 +61,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Connection", "keep-alive")
 	w.WriteHeader(http.StatusOK)
-	flusher.Flush()
+	out := &gatewayWriter{w: w, rc: http.NewResponseController(w), timeout: s.cfg.GatewayWriteTimeout}
+	if err := out.flush(); err != nil {
+		end = s.gatewayWriteFailed(err)
+		return
+	}
 
 	heartbeat := time.NewTimer(s.cfg.HeartbeatInterval)
 	defer heartbeat.Stop()
@@ -66,22 +73,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer closing.Stop()
 
 	ctx := r.Context()
-	var (
-		envs []*loggregator_v2.Envelope
-		out  []byte
-	)
+	var envs []*loggregator_v2.Envelope
 	for {
 		var ok bool
-		envs, ok, err = sub.TryNext(envs, gatewayMaxTake)
+		envs, ok, err = sub.TryNextBytes(envs, gatewayMaxTake, gatewayTakeBytes)
 		if err != nil {
 			return
 		}
 		if ok {
-			out = appendFrames(out[:0], envs)
-			if _, err := w.Write(out); err != nil {
+			out.buf = appendFrames(out.buf[:0], envs)
+			clear(envs)
+			if err := out.flush(); err != nil {
+				end = s.gatewayWriteFailed(err)
 				return
 			}
-			flusher.Flush()
 			heartbeat.Reset(s.cfg.HeartbeatInterval)
 			continue
 		}
@@ -92,18 +97,59 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 			return
 		case <-heartbeat.C:
-			out = gateway.AppendHeartbeat(out[:0], time.Now())
-			if _, err := w.Write(out); err != nil {
+			out.buf = gateway.AppendHeartbeat(out.buf[:0], time.Now())
+			if err := out.flush(); err != nil {
+				end = s.gatewayWriteFailed(err)
 				return
 			}
-			flusher.Flush()
 			heartbeat.Reset(s.cfg.HeartbeatInterval)
 		case <-closing.C:
-			_, _ = w.Write(gateway.AppendClosing(out[:0]))
-			flusher.Flush()
+			out.buf = gateway.AppendClosing(out.buf[:0])
+			if err := out.flush(); err != nil {
+				end = s.gatewayWriteFailed(err)
+			}
 			return
 		}
 	}
+}
+
+// gatewayWriter writes and flushes a response's frames, each write under
+// its own deadline.
+type gatewayWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration // negative: no deadline
+	buf     []byte
+}
+
+// flush writes buf (possibly empty) and flushes it to the client within
+// the write timeout.
+func (g *gatewayWriter) flush() error {
+	if g.timeout > 0 {
+		// ErrNotSupported (a ResponseWriter without deadlines) leaves the
+		// write unbounded, as before.
+		_ = g.rc.SetWriteDeadline(time.Now().Add(g.timeout))
+	}
+	if len(g.buf) > 0 {
+		if _, err := g.w.Write(g.buf); err != nil {
+			return err
+		}
+	}
+	err := g.rc.Flush()
+	if cap(g.buf) > gatewayKeepBytes {
+		g.buf = nil
+	}
+	return err
+}
+
+// gatewayWriteFailed counts a write that missed its deadline and returns
+// the reason for the log line.
+func (s *Server) gatewayWriteFailed(err error) string {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		s.gatewayWriteTimeouts.Add(1)
+		return fmt.Sprintf(": a write took over %s, dropped as a dead reader", s.cfg.GatewayWriteTimeout)
+	}
+	return ""
 }
 
 // appendFrames writes envs as one or more SSE data frames, starting a new

@@ -37,9 +37,11 @@ type Server struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
-	v2Received atomic.Uint64
-	v1Received atomic.Uint64
-	v1Invalid  atomic.Uint64
+	v2Received           atomic.Uint64
+	v1Received           atomic.Uint64
+	v1Invalid            atomic.Uint64
+	egressOversized      atomic.Uint64
+	gatewayWriteTimeouts atomic.Uint64
 }
 
 // Addrs are the addresses a Server listens on; empty for disabled
@@ -59,8 +61,15 @@ type Stats struct {
 	V1Received, V1Invalid uint64
 	// Subscribers is the number of connected egress subscribers.
 	Subscribers int
-	// Dropped counts envelopes dropped for slow subscribers.
+	// Dropped counts envelopes dropped for slow subscribers (buffer full
+	// in envelopes or in bytes).
 	Dropped uint64
+	// EgressOversized counts envelopes dropped by gRPC egress because
+	// their message would exceed gRPC's default 4 MiB receive limit.
+	EgressOversized uint64
+	// GatewayWriteTimeouts counts gateway subscribers disconnected
+	// because a write did not complete within Config.GatewayWriteTimeout.
+	GatewayWriteTimeouts uint64
 }
 
 // New loads or generates certificates, opens every configured listener and
@@ -206,6 +215,9 @@ func (s *Server) Stats() Stats {
 		V1Invalid:   s.v1Invalid.Load(),
 		Subscribers: s.router.Subscriptions(),
 		Dropped:     s.router.Dropped(),
+
+		EgressOversized:      s.egressOversized.Load(),
+		GatewayWriteTimeouts: s.gatewayWriteTimeouts.Load(),
 	}
 }
 

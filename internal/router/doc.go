@@ -11,9 +11,13 @@
 //     (or by counter/gauge name when the request sets deterministic_name).
 //     An empty shard id makes a group of one. Different groups each get
 //     every matching envelope.
-//   - Each subscription has a bounded buffer. Publish never blocks: when a
-//     buffer is full the envelopes that do not fit are dropped and counted,
-//     and the drop is logged (at most once per second per subscription).
+//   - Each subscription has a buffer bounded in envelopes and in bytes
+//     (Limits; DefaultBufferSize envelopes and DefaultBufferBytes, each
+//     envelope counted by Size, an estimate of its decoded memory). Publish
+//     never blocks: when a buffer is full the envelopes that do not fit are
+//     dropped and counted, and the drop is logged (at most once per second
+//     per subscription). NextBytes lets a reader take a bounded number of
+//     bytes at a time, so what it holds outside the buffer is bounded too.
 //
 // Envelopes passed to Publish must not be modified afterwards: they are
 // shared by every subscription that receives them. Tag conversion for

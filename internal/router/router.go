@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"errors"
 	"hash/fnv"
 	"log"
@@ -9,14 +8,43 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
-// DefaultBufferSize is the number of envelopes a subscription buffers when
-// Subscribe is given a size of zero or less.
-const DefaultBufferSize = 10000
+// Default limits of a subscription's buffer (see Limits).
+const (
+	// DefaultBufferSize is the most envelopes a subscription buffers.
+	DefaultBufferSize = 10000
+	// DefaultBufferBytes is the most bytes a subscription buffers, by
+	// Size: 16 MiB, as much as 10,000 envelopes of about 1.6 KiB each by
+	// Size (a log of about 1 KiB of text).
+	DefaultBufferBytes = 16 << 20
+)
+
+// Limits bound one subscription's buffer. An envelope that would take the
+// buffer over either limit is dropped and counted, except that an empty
+// buffer always accepts one envelope (so that an envelope larger than
+// Bytes still reaches a subscriber that keeps up; the ingress message
+// limit bounds its size).
+type Limits struct {
+	// Envelopes is the most envelopes buffered; zero or less means
+	// DefaultBufferSize.
+	Envelopes int
+	// Bytes is the most bytes buffered, each envelope counted by Size;
+	// zero or less means DefaultBufferBytes.
+	Bytes int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Envelopes <= 0 {
+		l.Envelopes = DefaultBufferSize
+	}
+	if l.Bytes <= 0 {
+		l.Bytes = DefaultBufferBytes
+	}
+	return l
+}
 
 // ErrClosed is returned by Subscribe after Close, and by Subscription.Next
 // once the subscription (or its router) was closed and its buffer is empty.
@@ -71,14 +99,17 @@ func New(logger *log.Logger) *Router {
 	return r
 }
 
-// Subscribe registers a subscription for req with a buffer of bufferSize
-// envelopes (DefaultBufferSize when zero or less). The selectors are
-// req.Selectors plus req.LegacySelector when set. The caller must Close the
-// subscription when done with it.
+// Subscribe is SubscribeLimits with a buffer of bufferSize envelopes
+// (DefaultBufferSize when zero or less) and DefaultBufferBytes.
 func (r *Router) Subscribe(req *loggregator_v2.EgressBatchRequest, bufferSize int) (*Subscription, error) {
-	if bufferSize <= 0 {
-		bufferSize = DefaultBufferSize
-	}
+	return r.SubscribeLimits(req, Limits{Envelopes: bufferSize})
+}
+
+// SubscribeLimits registers a subscription for req whose buffer is bounded
+// by lim (zero fields take the defaults). The selectors are req.Selectors
+// plus req.LegacySelector when set. The caller must Close the subscription
+// when done with it.
+func (r *Router) SubscribeLimits(req *loggregator_v2.EgressBatchRequest, lim Limits) (*Subscription, error) {
 	sels := append([]*loggregator_v2.Selector(nil), req.GetSelectors()...)
 	if ls := req.GetLegacySelector(); ls != nil {
 		sels = append(sels, ls)
@@ -88,7 +119,7 @@ func (r *Router) Subscribe(req *loggregator_v2.EgressBatchRequest, bufferSize in
 		shardID:       req.GetShardId(),
 		preferred:     req.GetUsePreferredTags(),
 		matchers:      compile(sels),
-		limit:         bufferSize,
+		limits:        lim.withDefaults(),
 		ready:         make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		deterministic: req.GetDeterministicName() != "",
@@ -188,8 +219,8 @@ func (r *Router) Publish(envs ...*loggregator_v2.Envelope) {
 	if len(snap.subs) == 0 || len(envs) == 0 {
 		return
 	}
-	var pending [][]*loggregator_v2.Envelope
-	if p, ok := r.scratch.Get().(*[][]*loggregator_v2.Envelope); ok {
+	var pending [][]item
+	if p, ok := r.scratch.Get().(*[][]item); ok {
 		pending = *p
 	}
 	for len(pending) < len(snap.subs) {
@@ -199,13 +230,20 @@ func (r *Router) Publish(envs ...*loggregator_v2.Envelope) {
 		if e == nil {
 			continue
 		}
+		it := item{env: e, size: -1}
+		add := func(i int) {
+			if it.size < 0 {
+				it.size = Size(e)
+			}
+			pending[i] = append(pending[i], it)
+		}
 		for gi := range snap.groups {
 			g := &snap.groups[gi]
 			n := len(g.members)
 			if n == 1 {
 				i := g.members[0]
 				if snap.subs[i].matches(e) {
-					pending[i] = append(pending[i], e)
+					add(i)
 				}
 				continue
 			}
@@ -213,7 +251,7 @@ func (r *Router) Publish(envs ...*loggregator_v2.Envelope) {
 			for k := 0; k < n; k++ {
 				i := g.members[(int(start)+k)%n]
 				if snap.subs[i].matches(e) {
-					pending[i] = append(pending[i], e)
+					add(i)
 					break
 				}
 			}
@@ -277,159 +315,4 @@ func (r *Router) Close() {
 	for _, s := range subs {
 		s.Close()
 	}
-}
-
-// Subscription is one subscriber's buffer. Read it with Next from a single
-// goroutine; Close it when done.
-type Subscription struct {
-	router        *Router
-	id            uint64
-	shardID       string
-	preferred     bool
-	deterministic bool
-	matchers      []matcher
-	group         *groupState
-	groupKey      string
-
-	mu     sync.Mutex
-	buf    []*loggregator_v2.Envelope
-	limit  int
-	closed bool
-	ready  chan struct{}
-	done   chan struct{}
-	once   sync.Once
-
-	accepted atomic.Uint64
-	dropped  atomic.Uint64
-	lastLog  atomic.Int64
-}
-
-// ID returns a number identifying the subscription in log lines.
-func (s *Subscription) ID() uint64 { return s.id }
-
-// ShardID returns the subscription's shard id.
-func (s *Subscription) ShardID() string { return s.shardID }
-
-// UsePreferredTags reports the request's use_preferred_tags flag.
-func (s *Subscription) UsePreferredTags() bool { return s.preferred }
-
-// Accepted returns the number of envelopes that entered the buffer.
-func (s *Subscription) Accepted() uint64 { return s.accepted.Load() }
-
-// Dropped returns the number of envelopes dropped because the buffer was
-// full.
-func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
-
-func (s *Subscription) matches(e *loggregator_v2.Envelope) bool {
-	for i := range s.matchers {
-		if s.matchers[i].match(e) {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Subscription) push(envs []*loggregator_v2.Envelope) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	room := s.limit - len(s.buf)
-	take := len(envs)
-	if take > room {
-		take = room
-	}
-	s.buf = append(s.buf, envs[:take]...)
-	s.mu.Unlock()
-
-	if take > 0 {
-		s.accepted.Add(uint64(take))
-		select {
-		case s.ready <- struct{}{}:
-		default:
-		}
-	}
-	if lost := len(envs) - take; lost > 0 {
-		total := s.dropped.Add(uint64(lost))
-		s.router.dropped.Add(uint64(lost))
-		s.logDrop(total)
-	}
-}
-
-func (s *Subscription) logDrop(total uint64) {
-	if s.router.logger == nil {
-		return
-	}
-	now := time.Now().UnixNano()
-	last := s.lastLog.Load()
-	if now-last < int64(time.Second) || !s.lastLog.CompareAndSwap(last, now) {
-		return
-	}
-	s.router.logger.Printf("subscriber %d (shard_id %q) is too slow: buffer of %d envelopes full, %d dropped so far",
-		s.id, s.shardID, s.limit, total)
-}
-
-// Next blocks until envelopes are buffered, ctx is done (returning
-// ctx.Err()) or the subscription is closed and empty (returning
-// ErrClosed). It returns at most max envelopes (all buffered ones when max
-// is zero or less). dst is storage the result may reuse; pass the previous
-// result to recycle it, and do not use that previous result afterwards.
-func (s *Subscription) Next(ctx context.Context, dst []*loggregator_v2.Envelope, max int) ([]*loggregator_v2.Envelope, error) {
-	for {
-		out, ok, err := s.TryNext(dst, max)
-		if ok || err != nil {
-			return out, err
-		}
-		select {
-		case <-s.ready:
-		case <-s.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
-// TryNext is Next without blocking: ok is false when nothing is buffered,
-// and err is ErrClosed once the subscription is closed and empty. Combine
-// it with Ready to wait for other events as well.
-func (s *Subscription) TryNext(dst []*loggregator_v2.Envelope, max int) (out []*loggregator_v2.Envelope, ok bool, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n := len(s.buf); n > 0 {
-		if max <= 0 || n <= max {
-			out = s.buf
-			clear(dst[:cap(dst)])
-			s.buf = dst[:0]
-			return out, true, nil
-		}
-		out = append(dst[:0], s.buf[:max]...)
-		rest := copy(s.buf, s.buf[max:])
-		clear(s.buf[rest:])
-		s.buf = s.buf[:rest]
-		return out, true, nil
-	}
-	if s.closed {
-		return nil, false, ErrClosed
-	}
-	return nil, false, nil
-}
-
-// Ready returns a channel that receives a value after envelopes were
-// buffered. A value may be stale (TryNext then finds nothing).
-func (s *Subscription) Ready() <-chan struct{} { return s.ready }
-
-// Done returns a channel closed when the subscription is closed.
-func (s *Subscription) Done() <-chan struct{} { return s.done }
-
-// Close removes the subscription from its router and wakes a blocked Next.
-// It is idempotent.
-func (s *Subscription) Close() {
-	s.once.Do(func() {
-		s.router.remove(s)
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
-		close(s.done)
-	})
 }

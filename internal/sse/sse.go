@@ -8,11 +8,12 @@
 // at least one data line was seen. A UTF-8 byte order mark at the start of
 // the stream is skipped.
 //
-// Memory is bounded: the Reader keeps a fixed 64 KiB read buffer plus at
-// most MaxEventSize bytes of event data, and allocates less than
-// MaxEventSize + 192 KiB over its whole life. An event whose data would exceed that is
-// read to its end and discarded, and Next reports ErrEventTooLarge; the
-// Reader stays usable. At the end of the stream an event that was not
+// Memory is bounded by what arrives: the Reader keeps a fixed 64 KiB read
+// buffer, and the event data buffer grows on demand (doubling, so at most
+// twice the largest event read so far, never beyond MaxEventSize). The
+// maximum itself is clamped to MaxEventSizeLimit. An event whose data would
+// exceed the maximum is read to its end and discarded, its buffer is
+// released, and Next reports ErrEventTooLarge; the Reader stays usable. At the end of the stream an event that was not
 // terminated by a blank line is not dispatched (as the standard requires)
 // and Next reports ErrUnterminatedEvent instead of io.EOF.
 //
@@ -23,12 +24,21 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/bits"
 )
 
 // DefaultMaxEventSize is the largest event data, in bytes, a Reader
-// accepts when NewReader is given a size of zero or less: 1 MiB. An RLP
-// gateway frame is one envelope batch, normally a few kilobytes.
-const DefaultMaxEventSize = 1 << 20
+// accepts when NewReader is given a size of zero or less: 16 MiB, enough
+// for the largest envelope batch the RLP gateway can send (see
+// loggregator.DefaultRLPGatewayMaxEventSize for the arithmetic).
+const DefaultMaxEventSize = 16 << 20
+
+// MaxEventSizeLimit is the largest maximum event size a Reader accepts:
+// 64 MiB. Larger values given to NewReader are clamped to it. It is above
+// the worst-case JSON encoding of the largest batch the gateway can
+// receive (10 MiB of protobuf whose strings are all control characters,
+// escaped as \u00XX: 60 MiB).
+const MaxEventSizeLimit = 64 << 20
 
 // readBufferSize is the size of the fixed read buffer.
 const readBufferSize = 64 << 10
@@ -101,11 +111,13 @@ type Reader struct {
 }
 
 // NewReader returns a Reader of src that accepts events of up to
-// maxEventSize bytes of data (DefaultMaxEventSize when maxEventSize <= 0).
+// maxEventSize bytes of data (DefaultMaxEventSize when maxEventSize <= 0,
+// MaxEventSizeLimit when it is larger than that).
 func NewReader(src io.Reader, maxEventSize int) *Reader {
 	if maxEventSize <= 0 {
 		maxEventSize = DefaultMaxEventSize
 	}
+	maxEventSize = min(maxEventSize, MaxEventSizeLimit)
 	return &Reader{
 		src:   src,
 		buf:   make([]byte, readBufferSize),
@@ -294,19 +306,17 @@ func (r *Reader) appendData(b []byte) {
 	}
 	need := len(r.data) + len(b)
 	if need > r.max {
+		// Release the buffer: an oversized event must not pin memory
+		// for the rest of the stream.
 		r.tooLarge = true
-		r.data = r.data[:0]
+		r.data = nil
 		return
 	}
 	if need > cap(r.data) {
-		// Grow geometrically while events are small; past the read
-		// buffer size go straight to the maximum, so that the total ever
-		// allocated for event data stays below max + 2*readBufferSize.
-		n := max(2*cap(r.data), need, 512)
-		if n > readBufferSize {
-			n = r.max
-		}
-		n = min(n, r.max)
+		// Grow geometrically, as data arrives: powers of two, so the
+		// buffer is at most twice the data it holds (and all growth so
+		// far sums to less than that again), never above the maximum.
+		n := min(max(1<<bits.Len(uint(need-1)), 512), r.max)
 		nb := make([]byte, len(r.data), n)
 		copy(nb, r.data)
 		r.data = nb

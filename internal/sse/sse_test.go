@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -132,9 +133,7 @@ func (h *hugeLine) Read(p []byte) (int, error) {
 		if c > h.n {
 			c = h.n
 		}
-		for i := range p[:c] {
-			p[i] = 'a'
-		}
+		fillA(p[:c])
 		h.n -= c
 		return int(c), nil
 	}
@@ -169,8 +168,74 @@ func TestReaderHugeEventBoundedMemory(t *testing.T) {
 	}
 	alloc := after.TotalAlloc - before.TotalAlloc
 	t.Logf("100 MiB data line: TotalAlloc delta %d bytes (max event size %d)", alloc, maxEvent)
-	if limit := uint64(maxEvent + 3*readBufferSize); alloc > limit {
-		t.Fatalf("allocated %d bytes reading a 100 MiB line, more than max event size + buffers (%d)", alloc, limit)
+	if limit := uint64(2*maxEvent + 3*readBufferSize); alloc > limit {
+		t.Fatalf("allocated %d bytes reading a 100 MiB line, more than twice the max event size + buffers (%d)", alloc, limit)
+	}
+}
+
+// aaaa is a block of 'a' bytes that fillA copies from.
+var aaaa = bytes.Repeat([]byte{'a'}, 64<<10)
+
+// fillA fills p with 'a' quickly (a byte loop is slow under -race).
+func fillA(p []byte) {
+	for len(p) > 0 {
+		p = p[copy(p, aaaa):]
+	}
+}
+
+// TestReaderMaxEventSizeGrowsOnDemand: an absurd maximum is clamped and the
+// event buffer grows with what arrives instead of being reserved up front
+// (a maximum of math.MaxInt used to panic with makeslice on the first
+// event over 64 KiB, and 1 TiB ran out of memory).
+func TestReaderMaxEventSizeGrowsOnDemand(t *testing.T) {
+	tests := []struct {
+		name      string
+		max       int
+		size      int64
+		wantSkip  bool
+		allocSize uint64 // bound on TotalAlloc growth
+	}{
+		// 100 KiB event: at most 2x the data (doubling) plus the read buffer
+		// and the Event's copy made by readAll.
+		{"MaxInt 100 KiB event", math.MaxInt, 100 << 10, false, 4*(100<<10) + 3*readBufferSize},
+		{"1 TiB 100 KiB event", 1 << 40, 100 << 10, false, 4*(100<<10) + 3*readBufferSize},
+		// 2 GiB line: over the clamp, skipped; the buffer grows up to the
+		// clamp (doubling) and is released.
+		{"MaxInt 2 GiB line", math.MaxInt, 2 << 30, true, 2*MaxEventSizeLimit + 3*readBufferSize},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.size > 1<<30 && testing.Short() {
+				t.Skip("streams 2 GiB")
+			}
+			r := NewReader(&hugeLine{head: []byte("data: "), n: tt.size, tail: []byte("\n\ndata: after\n\n")}, tt.max)
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			evs, err := readAll(t, r)
+			runtime.ReadMemStats(&after)
+			if err != io.EOF {
+				t.Fatalf("err = %v", err)
+			}
+			if len(evs) != 2 || evs[1].data != "after" {
+				t.Fatalf("%d events", len(evs))
+			}
+			if tt.wantSkip {
+				if evs[0].typ != "!toolarge" || r.Skipped() != 1 {
+					t.Fatalf("first event %.20q, skipped %d; want it skipped", evs[0].typ, r.Skipped())
+				}
+			} else if int64(len(evs[0].data)) != tt.size {
+				t.Fatalf("first event has %d bytes, want %d", len(evs[0].data), tt.size)
+			}
+			if r.MaxEventSize() != MaxEventSizeLimit {
+				t.Fatalf("MaxEventSize() = %d, want the clamp %d", r.MaxEventSize(), MaxEventSizeLimit)
+			}
+			alloc := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%s: TotalAlloc grew by %d bytes (bound %d)", tt.name, alloc, tt.allocSize)
+			if alloc > tt.allocSize {
+				t.Fatalf("allocated %d bytes, more than %d", alloc, tt.allocSize)
+			}
+		})
 	}
 }
 
