@@ -6,12 +6,12 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"code.cloudfoundry.org/go-loggregator/internal/batchjson"
+	"code.cloudfoundry.org/go-loggregator/internal/gatewayjson"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
 // decodeInParts decodes data the way a stream decodes a large event:
-// batchParts splits the batch array, batchjson decodes each part.
+// batchParts splits the batch array, gatewayjson decodes each part.
 func decodeInParts(data []byte, maxN, maxBytes int) ([]*loggregator_v2.Envelope, error) {
 	parts, err := newBatchParts(data)
 	if err != nil {
@@ -31,7 +31,7 @@ func decodeInParts(data []byte, maxN, maxBytes int) ([]*loggregator_v2.Envelope,
 		}
 		doc := append(append([]byte(`{"batch":[`), raw...), "]}"...)
 		var b loggregator_v2.EnvelopeBatch
-		if err := batchjson.Unmarshal(doc, &b); err != nil {
+		if err := gatewayjson.Unmarshal(doc, &b); err != nil {
 			return out, err
 		}
 		if len(b.Batch) != n {
@@ -93,7 +93,7 @@ func FuzzBatchParts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte, maxN, maxBytes uint8) {
 		n, b := int(maxN%4)+1, int(maxBytes)
 		var whole loggregator_v2.EnvelopeBatch
-		werr := batchjson.Unmarshal(in, &whole)
+		werr := gatewayjson.Unmarshal(in, &whole)
 		parts, perr := decodeInParts(in, n, b)
 		if werr != nil || errors.Is(perr, errNotPlainBatch) {
 			return

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"code.cloudfoundry.org/go-loggregator/internal/backoff"
-	"code.cloudfoundry.org/go-loggregator/internal/batchjson"
+	"code.cloudfoundry.org/go-loggregator/internal/gatewayjson"
 	"code.cloudfoundry.org/go-loggregator/internal/sse"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
@@ -211,7 +211,7 @@ func (s *gatewayStream) read(ctx context.Context, body io.Reader) attempt {
 func (s *gatewayStream) deliver(ctx context.Context, data []byte) (int, bool) {
 	if len(data) <= rlpGatewayPartThreshold {
 		var batch loggregator_v2.EnvelopeBatch
-		if err := batchjson.Unmarshal(data, &batch); err != nil {
+		if err := gatewayjson.Unmarshal(data, &batch); err != nil {
 			s.skip("failed to unmarshal envelope batch: %s", err)
 			return 0, true
 		}
@@ -240,7 +240,7 @@ func (s *gatewayStream) deliver(ctx context.Context, data []byte) (int, bool) {
 		}
 		s.part = append(append(append(s.part[:0], `{"batch":[`...), raw...), "]}"...)
 		var batch loggregator_v2.EnvelopeBatch
-		err = batchjson.Unmarshal(s.part, &batch)
+		err = gatewayjson.Unmarshal(s.part, &batch)
 		if cap(s.part) > 2*rlpGatewayPartBytes {
 			s.part = nil // one huge envelope: do not keep its copy
 		}

@@ -18,14 +18,17 @@
 //     deprecated_tags overwriting tags.
 //   - ToV1 turns every v2 timer, whatever its name, into an HttpStartStop;
 //     enum fields whose tags are missing get the invalid value 0.
-//   - ToV1 returns no envelopes for a gauge in which any metric value is nil,
-//     and gives multi-metric gauges back in map iteration (random) order.
+//   - ToV1 returns no envelopes for a gauge in which any metric value is nil
+//     (unless the gauge becomes a ContainerMetric, see below), and gives
+//     multi-metric gauges back in map iteration (random) order.
 //   - A gauge carrying non-empty cpu, memory, disk, memory_quota and
 //     disk_quota metrics (and not exactly one metric) becomes a single
 //     ContainerMetric.
 //
-// In ToV1, instance indexes and error codes that do not fit in an int32
-// convert to 0, as in go-loggregator v9 and later (v7 truncated them); HTTP
+// In ToV1, instance indexes parsed from instance_id and error codes that are
+// not integers or do not fit in an int32 convert to 0, as in go-loggregator
+// v9 and later (v7 truncated them); a ContainerMetric takes its instance
+// index from an instance_index metric instead when the gauge has one. HTTP
 // status codes are parsed as 64-bit integers and truncated to 32 bits, as in
 // every version of the original.
 //

@@ -23,8 +23,9 @@ import (
 // payload-specific fields read from tags, are looked up in Tags first and
 // DeprecatedTags second. The v1 tag map is Tags overwritten by the rendered
 // DeprecatedTags, plus source_id when non-empty, minus the tags consumed as
-// fields. Deprecated integer values render as decimal text, decimals with
-// six fractional digits.
+// fields; counters and ValueMetrics also get the tag instance_id when
+// InstanceId is non-empty. Deprecated integer values render as decimal
+// text, decimals with six fractional digits.
 //
 // Results may share the log payload bytes of e; e is not modified. Some
 // results lack proto2 required fields (see the package documentation).

@@ -14,7 +14,8 @@
 //   - Certs, GenerateCerts, NewCerts, NewTempCerts: a throw-away CA with a
 //     server and a client certificate.
 //   - IngressServer: the agent's v2 ingress (Sender, BatchSender, Send),
-//     recording every envelope, with switches to stall and restart.
+//     recording every envelope (or, with WithIngressCountOnly, only
+//     counting them), with switches to stall and restart.
 //   - EgressServer: the Reverse Log Proxy's v2 egress (BatchedReceiver,
 //     Receiver), streaming envelopes a test hands it, recording requests,
 //     and dropping or refusing streams on demand.

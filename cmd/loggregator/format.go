@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"code.cloudfoundry.org/go-loggregator/internal/envjson"
+	"code.cloudfoundry.org/go-loggregator/internal/gatewayjson"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
@@ -103,7 +103,7 @@ func appendReadable(b []byte, e *loggregator_v2.Envelope) []byte {
 // appendJSON appends e in the gateway's JSON form (protojson with
 // unpopulated fields) and a newline.
 func appendJSON(b []byte, e *loggregator_v2.Envelope) []byte {
-	return append(envjson.AppendEnvelope(b, e), '\n')
+	return append(gatewayjson.AppendEnvelope(b, e), '\n')
 }
 
 // appendID appends a source or instance id: "-" when empty, bare when

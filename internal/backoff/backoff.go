@@ -26,9 +26,11 @@ const (
 	DefaultJitter = 0.2
 )
 
-// Config describes a backoff policy. Zero fields take the Default* values;
-// a MaxDelay below BaseDelay is raised to BaseDelay, a Multiplier below 1
-// is raised to 1 and a Jitter outside [0, 1] is clamped.
+// Config describes a backoff policy. Zero fields take the Default* values,
+// and so do negative delays; a MaxDelay below BaseDelay is raised to
+// BaseDelay, a non-zero Multiplier below 1 is raised to 1, and a Jitter
+// outside [0, 1] is clamped (so a negative Jitter means no jitter, zero
+// meaning the default).
 type Config struct {
 	BaseDelay  time.Duration
 	MaxDelay   time.Duration
@@ -67,7 +69,8 @@ func New(cfg Config) *Backoff {
 }
 
 // Next returns the delay to wait before the next attempt and advances the
-// attempt count. The first call returns about BaseDelay.
+// attempt count. The first call returns about BaseDelay; jitter never takes
+// a delay above MaxDelay.
 func (b *Backoff) Next() time.Duration {
 	d := float64(b.cfg.BaseDelay)
 	for i := 0; i < b.attempt && d < float64(b.cfg.MaxDelay); i++ {

@@ -68,7 +68,8 @@ func (s *Set) ClientTLSConfig(serverName string) *tls.Config {
 }
 
 // Generate creates dir if needed and writes a new CA, server and client
-// certificate (ECDSA P-256, valid for validFor from one hour ago) into it.
+// certificate (ECDSA P-256, valid from one hour ago until validFor from
+// now) into it. Private keys are written with mode 0600.
 func Generate(dir string, validFor time.Duration) (*Set, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("certs: create %s: %w", dir, err)

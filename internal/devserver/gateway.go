@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
-	"code.cloudfoundry.org/go-loggregator/internal/envjson"
 	"code.cloudfoundry.org/go-loggregator/internal/gateway"
+	"code.cloudfoundry.org/go-loggregator/internal/gatewayjson"
 	"code.cloudfoundry.org/go-loggregator/internal/router"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
@@ -166,7 +166,7 @@ func appendFrames(b []byte, envs []*loggregator_v2.Envelope) []byte {
 				}
 				b = append(b, ',')
 			}
-			b = envjson.AppendEnvelope(b, router.ConvertTags(envs[i], true))
+			b = gatewayjson.AppendEnvelope(b, router.ConvertTags(envs[i], true))
 		}
 		b = append(b, "]}\n\n"...)
 		start = i

@@ -7,7 +7,8 @@
 // names is written as gauge.name=a,b (the form the gateway splits on ',')
 // instead of panicking. Parse is the gateway's side: it turns a query into
 // the request the gateway would send upstream, including its cross product
-// of source ids and envelope kinds.
+// of source ids and envelope kinds. KindSelector builds the selector for one
+// kind named as in the query (the CLI's tail command uses it).
 //
 // The functions are safe for concurrent use.
 package rlpquery
@@ -19,9 +20,11 @@ import (
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
-// Encode returns the query string (without the leading '?') for req, or ""
-// when req selects nothing (the gateway answers such a request with 400
-// empty_query). A nil req gives "".
+// Encode returns the query string (without the leading '?') for req. It is
+// "" when req has no shard_id, no deterministic_name and no selector with a
+// source_id or a kind, and for a nil req; the gateway answers an empty query
+// with 400 empty_query, and a query without a kind with 400
+// missing_envelope_type.
 //
 // Parts are written in this order: shard_id, deterministic_name, then per
 // selector its source_id and its kind (log, counter / counter.name=N,
@@ -118,7 +121,8 @@ var (
 // Every source_id (or a single empty one, meaning all sources, when there
 // is none) is combined with every requested kind: log; counter, or one
 // CounterSelector per counter.name value; gauge, or one GaugeSelector per
-// gauge.name value with the value split on ','; timer; event.
+// gauge.name value with the value split on ',' (an empty value: no names,
+// so every gauge); timer; event.
 // UsePreferredTags is always true; shard_id and deterministic_name take
 // their first value; unknown keys are ignored.
 func Parse(rawQuery string) (*loggregator_v2.EgressBatchRequest, error) {

@@ -8,6 +8,9 @@
 // for the pinned tool versions). Field numbers and JSON names follow the
 // original loggregator-api schema byte for byte.
 //
+// One file is hand-written: syslog.go adds Envelope.Syslog, which renders an
+// envelope as RFC 5424 syslog messages, and its SyslogOptions.
+//
 // Beware the name clash with the root package: the root package's
 // IngressClient is the batching emitter most programs want, while this
 // package's IngressClient is the raw generated gRPC client interface.

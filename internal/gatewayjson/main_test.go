@@ -1,4 +1,4 @@
-package batchjson
+package gatewayjson
 
 import (
 	"testing"

@@ -1,4 +1,8 @@
-package envjson
+// This file owns the writer: AppendBatch and AppendEnvelope, one map
+// writer for tags, deprecated_tags and gauge metrics, and the JSON string
+// and double output rules.
+
+package gatewayjson
 
 import (
 	"encoding/base64"
@@ -31,37 +35,10 @@ func AppendEnvelope(b []byte, e *loggregator_v2.Envelope) []byte {
 	b = appendString(b, e.GetSourceId())
 	b = append(b, `,"instance_id":`...)
 	b = appendString(b, e.GetInstanceId())
-	b = append(b, `,"deprecated_tags":{`...)
-	if dt := e.GetDeprecatedTags(); len(dt) > 0 {
-		for i, k := range sortedKeys(dt) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendValue(b, dt[k])
-		}
-	}
-	b = append(b, `},"tags":{`...)
-	if tags := e.GetTags(); len(tags) > 0 {
-		if len(tags) == 1 {
-			for k, v := range tags {
-				b = appendString(b, k)
-				b = append(b, ':')
-				b = appendString(b, v)
-			}
-		} else {
-			for i, k := range sortedKeys(tags) {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k)
-				b = append(b, ':')
-				b = appendString(b, tags[k])
-			}
-		}
-	}
-	b = append(b, '}')
+	b = append(b, `,"deprecated_tags":`...)
+	b = appendMap(b, e.GetDeprecatedTags(), appendValue)
+	b = append(b, `,"tags":`...)
+	b = appendMap(b, e.GetTags(), appendString)
 
 	switch m := e.GetMessage().(type) {
 	case *loggregator_v2.Envelope_Log:
@@ -86,21 +63,9 @@ func AppendEnvelope(b []byte, e *loggregator_v2.Envelope) []byte {
 		b = strconv.AppendUint(b, m.Counter.GetTotal(), 10)
 		b = append(b, `"}`...)
 	case *loggregator_v2.Envelope_Gauge:
-		b = append(b, `,"gauge":{"metrics":{`...)
-		metrics := m.Gauge.GetMetrics()
-		for i, k := range sortedKeys(metrics) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			v := metrics[k]
-			b = appendString(b, k)
-			b = append(b, `:{"unit":`...)
-			b = appendString(b, v.GetUnit())
-			b = append(b, `,"value":`...)
-			b = appendFloat(b, v.GetValue())
-			b = append(b, '}')
-		}
-		b = append(b, "}}"...)
+		b = append(b, `,"gauge":{"metrics":`...)
+		b = appendMap(b, m.Gauge.GetMetrics(), appendGaugeValue)
+		b = append(b, '}')
 	case *loggregator_v2.Envelope_Timer:
 		b = append(b, `,"timer":{"name":`...)
 		b = appendString(b, m.Timer.GetName())
@@ -119,6 +84,14 @@ func AppendEnvelope(b []byte, e *loggregator_v2.Envelope) []byte {
 	return append(b, '}')
 }
 
+func appendGaugeValue(b []byte, v *loggregator_v2.GaugeValue) []byte {
+	b = append(b, `{"unit":`...)
+	b = appendString(b, v.GetUnit())
+	b = append(b, `,"value":`...)
+	b = appendFloat(b, v.GetValue())
+	return append(b, '}')
+}
+
 func appendValue(b []byte, v *loggregator_v2.Value) []byte {
 	switch d := v.GetData().(type) {
 	case *loggregator_v2.Value_Text:
@@ -133,6 +106,32 @@ func appendValue(b []byte, v *loggregator_v2.Value) []byte {
 		b = appendFloat(b, d.Decimal)
 	default:
 		b = append(b, '{')
+	}
+	return append(b, '}')
+}
+
+// appendMap appends m as a JSON object, keys sorted as protojson sorts
+// them, each value written by appendV. Maps of zero or one member need no
+// sort.
+func appendMap[V any](b []byte, m map[string]V, appendV func([]byte, V) []byte) []byte {
+	b = append(b, '{')
+	switch len(m) {
+	case 0:
+	case 1:
+		for k, v := range m {
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendV(b, v)
+		}
+	default:
+		for i, k := range sortedKeys(m) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendV(b, m[k])
+		}
 	}
 	return append(b, '}')
 }

@@ -1,4 +1,4 @@
-package envjson_test
+package gatewayjson_test
 
 import (
 	"bufio"
@@ -10,17 +10,12 @@ import (
 	"reflect"
 	"testing"
 
-	"go.uber.org/goleak"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"code.cloudfoundry.org/go-loggregator/internal/envjson"
+	"code.cloudfoundry.org/go-loggregator/internal/gatewayjson"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 // generic decodes JSON into maps and slices for structural comparison.
 func generic(t testing.TB, b []byte) any {
@@ -63,13 +58,13 @@ func TestGolden(t *testing.T) {
 			if err := proto.Unmarshal(raw, &e); err != nil {
 				t.Fatal(err)
 			}
-			got = envjson.AppendEnvelope(nil, &e)
+			got = gatewayjson.AppendEnvelope(nil, &e)
 		case "loggregator.v2.EnvelopeBatch":
 			var b loggregator_v2.EnvelopeBatch
 			if err := proto.Unmarshal(raw, &b); err != nil {
 				t.Fatal(err)
 			}
-			got = envjson.AppendBatch(nil, b.GetBatch())
+			got = gatewayjson.AppendBatch(nil, b.GetBatch())
 		default:
 			continue
 		}
@@ -166,7 +161,7 @@ func TestDifferentialProtojson(t *testing.T) {
 		for j := r.IntN(4); j > 0; j-- {
 			batch.Batch = append(batch.Batch, randEnvelope(r))
 		}
-		got := envjson.AppendBatch(nil, batch.GetBatch())
+		got := gatewayjson.AppendBatch(nil, batch.GetBatch())
 		var back loggregator_v2.EnvelopeBatch
 		if err := protojson.Unmarshal(got, &back); err != nil {
 			t.Fatalf("protojson cannot decode %s: %v", got, err)
@@ -186,7 +181,7 @@ func TestDifferentialProtojson(t *testing.T) {
 
 func TestInvalidUTF8IsReplaced(t *testing.T) {
 	e := &loggregator_v2.Envelope{SourceId: "a\xffb", Tags: map[string]string{"k\xc3": "v"}}
-	got := envjson.AppendEnvelope(nil, e)
+	got := gatewayjson.AppendEnvelope(nil, e)
 	var back loggregator_v2.Envelope
 	if err := protojson.Unmarshal(got, &back); err != nil {
 		t.Fatalf("%s: %v", got, err)
@@ -204,7 +199,7 @@ func FuzzAppendEnvelope(f *testing.F) {
 			{Timestamp: ts, SourceId: src, InstanceId: inst, Tags: map[string]string{k: v}, Message: &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{Payload: payload}}},
 			{Timestamp: ts, DeprecatedTags: map[string]*loggregator_v2.Value{k: {Data: &loggregator_v2.Value_Decimal{Decimal: val}}}, Message: &loggregator_v2.Envelope_Gauge{Gauge: &loggregator_v2.Gauge{Metrics: map[string]*loggregator_v2.GaugeValue{name: {Unit: v, Value: val}}}}},
 		}
-		got := envjson.AppendBatch(nil, envs)
+		got := gatewayjson.AppendBatch(nil, envs)
 		var back loggregator_v2.EnvelopeBatch
 		if err := protojson.Unmarshal(got, &back); err != nil {
 			t.Fatalf("protojson cannot decode %q: %v", got, err)
@@ -236,7 +231,7 @@ func BenchmarkAppendBatch(b *testing.B) {
 	var buf []byte
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		buf = envjson.AppendBatch(buf[:0], envs)
+		buf = gatewayjson.AppendBatch(buf[:0], envs)
 	}
 	b.ReportMetric(float64(b.N*len(envs))/b.Elapsed().Seconds(), "envelopes/s")
 }

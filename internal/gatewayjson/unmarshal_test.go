@@ -1,4 +1,4 @@
-package batchjson
+package gatewayjson
 
 import (
 	"bufio"
@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"code.cloudfoundry.org/go-loggregator/internal/envjson"
 	v2 "code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
@@ -118,7 +117,7 @@ func TestEncoderOutput(t *testing.T) {
 		name string
 		data []byte
 	}{
-		{"envjson all", envjson.AppendBatch(nil, envs)},
+		{"AppendBatch all", AppendBatch(nil, envs)},
 		{"protojson all", protoJSONOf(t, envs)},
 		{"protojson indented", func() []byte {
 			b, err := protojson.MarshalOptions{Multiline: true, Indent: "\t", EmitUnpopulated: true}.Marshal(&v2.EnvelopeBatch{Batch: envs})
@@ -139,7 +138,7 @@ func TestEncoderOutput(t *testing.T) {
 		tests = append(tests, struct {
 			name string
 			data []byte
-		}{fmt.Sprintf("envjson %d", i), envjson.AppendBatch(nil, []*v2.Envelope{e})})
+		}{fmt.Sprintf("AppendBatch %d", i), AppendBatch(nil, []*v2.Envelope{e})})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,6 +235,15 @@ func TestEdgeCases(t *testing.T) {
 		{"top-level array", `[]`, false},
 		{"truncated", `{"batch":[{"source_id":"a"`, false},
 		{"not json", `hello`, false},
+		{"unknown in counter", env(`"counter":{"x":1,"name":"c"}`), true},
+		{"unknown in timer", env(`"timer":{"x":[],"name":"t"}`), true},
+		{"unknown in event", env(`"event":{"x":{},"title":"t"}`), true},
+		{"upper-case unicode escape", env(`"source_id":"\u00E9\u00e9"`), true},
+		{"bad hex in unicode escape", env(`"source_id":"\u00g9"`), false},
+		{"long string and payload outside the arena", env(`"source_id":"` + strings.Repeat("a", 3000) + `","log":{"payload":"` + strings.Repeat("QUJD", 1000) + `"}`), true},
+		{"literal without delimiter", env(`"u":truex`), false},
+		{"batch not an array", `{"batch":{}}`, false},
+		{"metric name not a string", env(`"gauge":{"metrics":{1:{}}}`), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,7 +256,7 @@ func TestEdgeCases(t *testing.T) {
 }
 
 func TestNoAliasing(t *testing.T) {
-	data := envjson.AppendBatch(nil, sampleEnvelopes())
+	data := AppendBatch(nil, sampleEnvelopes())
 	got := new(v2.EnvelopeBatch)
 	if err := Unmarshal(data, got); err != nil {
 		t.Fatal(err)
@@ -281,7 +289,7 @@ func TestEmptyMapsAreNonNil(t *testing.T) {
 }
 
 func TestConcurrentSafe(t *testing.T) {
-	data := envjson.AppendBatch(nil, sampleEnvelopes())
+	data := AppendBatch(nil, sampleEnvelopes())
 	want := new(v2.EnvelopeBatch)
 	if err := protojson.Unmarshal(data, want); err != nil {
 		t.Fatal(err)
@@ -311,12 +319,12 @@ func FuzzUnmarshal(f *testing.F) {
 		f.Add(data)
 	}
 	envs := sampleEnvelopes()
-	f.Add(envjson.AppendBatch(nil, envs))
+	f.Add(AppendBatch(nil, envs))
 	f.Add(protoJSONOf(f, envs))
 	for _, e := range envs {
-		f.Add(envjson.AppendBatch(nil, []*v2.Envelope{e}))
+		f.Add(AppendBatch(nil, []*v2.Envelope{e}))
 	}
-	f.Add(envjson.AppendBatch(nil, []*v2.Envelope{envs[1], envs[1], envs[2], envs[1]})) // repeated tags
+	f.Add(AppendBatch(nil, []*v2.Envelope{envs[1], envs[1], envs[2], envs[1]})) // repeated tags
 	for _, s := range []string{``, `{}`, `{"batch":null}`, `{"batch":[{"log":{"payload":"-_8","type":1},"u":[{"a":null}]}]}`,
 		`{"batch":[{"source_id":"\ud83d\ude00\u00e9","timestamp":-0,"gauge":{"metrics":{"a":{"value":"NaN"}}}}]}`} {
 		f.Add([]byte(s))
