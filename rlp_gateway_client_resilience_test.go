@@ -230,6 +230,10 @@ func TestRLPGatewayClientNoGoroutineLeaks(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		sctx, scancel := context.WithCancel(ctx)
 		stream := c.Stream(sctx, logsRequest())
+		// Cancel only once this cycle's request is being served: a
+		// request cancelled in flight could otherwise reach the server
+		// after the wait below and take the next cycle's frame.
+		waitFor(ctx, t, func() bool { return srv.OpenStreams() == 1 && len(srv.Requests()) == i+1 })
 		if i%2 == 0 {
 			if err := srv.Send(seqEnvelope(int64(i))); err != nil {
 				t.Fatal(err)
