@@ -171,8 +171,8 @@ func WithRLPGatewayHTTPClient(d Doer) RLPGatewayClientOption {
 // default, and values above MaxRLPGatewayMaxEventSize (64 MiB) are clamped
 // to it. Memory for an event grows as its data arrives (to at most twice
 // its size), whatever the maximum. A larger event is read to its end and
-// skipped: it is logged, counted (SkippedEvents) and reported on the
-// WithRLPGatewayErrChan channel as an error wrapping
+// skipped: it is logged, counted (SkippedEvents, Stats().Skipped.Oversized)
+// and reported on the WithRLPGatewayErrChan channel as an error wrapping
 // ErrRLPGatewayEventSkipped.
 func WithRLPGatewayMaxEventSize(n int) RLPGatewayClientOption {
 	return func(c *RLPGatewayClient) { c.maxEventSize = n }

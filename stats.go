@@ -177,9 +177,10 @@ type EnvelopeStreamStats struct {
 // RLPGatewayStats is a snapshot of an RLPGatewayClient's statistics,
 // summed over all the streams it has opened (see RLPGatewayClient.Stats).
 //
-// Once no stream is running, Requests equals 1 + Reconnects.Total() for
-// each Stream call that made a request, and Skipped.Total() equals
-// RLPGatewayClient.SkippedEvents.
+// Once no stream is running, Requests equals Reconnects.Total() plus the
+// number of streams that made a request (the first request of a stream is
+// not a reconnect). Skipped.Total() always equals
+// RLPGatewayClient.SkippedEvents: both read the same counters.
 type RLPGatewayStats struct {
 	// Envelopes counts envelopes decoded from data events and handed to
 	// the stream (including those still waiting for the caller). An event
