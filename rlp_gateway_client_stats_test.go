@@ -3,9 +3,12 @@ package loggregator_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -432,5 +435,88 @@ func TestRLPGatewayClientStats(t *testing.T) {
 				t.Errorf("Requests = %d, Reconnects.Total() = %d", r.got.Requests, r.got.Reconnects.Total())
 			}
 		})
+	}
+}
+
+// TestRLPGatewayClientStatsConcurrentSafe reads Stats and SkippedEvents
+// while two streams of one client receive envelopes and skip events, and
+// checks that the snapshots only grow and that the totals are exact.
+func TestRLPGatewayClientStatsConcurrentSafe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const streams, envelopes, malformed = 2, 400, 8
+	srv := quietGateway(t)
+	c := loggregator.NewRLPGatewayClient(srv.URL(), loggregator.WithRLPGatewayHTTPClient(httpClient(t, srv)))
+
+	stop := make(chan struct{})
+	readerDone := make(chan error, 1)
+	go func() {
+		var last loggregator.RLPGatewayStats
+		for {
+			select {
+			case <-stop:
+				readerDone <- nil
+				return
+			default:
+			}
+			s := c.Stats()
+			skipped := c.SkippedEvents()
+			if s.Envelopes < last.Envelopes || s.Events < last.Events || s.BytesRead < last.BytesRead ||
+				s.Requests < last.Requests || s.Skipped.Malformed < last.Skipped.Malformed || s.Lag.Count < last.Lag.Count {
+				readerDone <- fmt.Errorf("statistics went down: %+v after %+v", s, last)
+				return
+			}
+			if skipped < s.Skipped.Total() {
+				readerDone <- fmt.Errorf("SkippedEvents() = %d read after Skipped.Total() = %d", skipped, s.Skipped.Total())
+				return
+			}
+			last = s
+		}
+	}()
+
+	// Each frame goes to one of the two streams; they share the count.
+	sctx, scancel := context.WithCancel(ctx)
+	defer scancel()
+	var received atomic.Int64
+	all := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < streams; i++ {
+		stream := c.Stream(sctx, logsRequest())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for envs := stream(); envs != nil; envs = stream() {
+				if received.Add(int64(len(envs))) == envelopes {
+					close(all)
+				}
+			}
+		}()
+	}
+	waitFor(ctx, t, func() bool { return srv.OpenStreams() == streams })
+	for i := 0; i < envelopes; i++ {
+		if i%(envelopes/malformed) == 0 {
+			if err := srv.SendRaw([]byte("data: {not json}\n\n")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := srv.Send(seqEnvelope(int64(i + 1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-all:
+	case <-ctx.Done():
+		t.Fatalf("received %d of %d envelopes", received.Load(), envelopes)
+	}
+	s := c.Stats()
+	scancel()
+	wg.Wait()
+	close(stop)
+	if err := <-readerDone; err != nil {
+		t.Fatal(err)
+	}
+	if s.Envelopes != envelopes || s.Skipped.Malformed != malformed || c.SkippedEvents() != malformed ||
+		s.Events != envelopes+malformed || s.Requests != streams || s.Reconnects.Total() != 0 || s.Lag.Count != envelopes {
+		t.Fatalf("Stats() = %+v after %d envelopes and %d malformed events over %d streams", s, envelopes, malformed, streams)
 	}
 }
