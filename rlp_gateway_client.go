@@ -6,7 +6,6 @@ import (
 	"io"
 	"log"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"code.cloudfoundry.org/go-loggregator/internal/backoff"
@@ -114,8 +113,9 @@ var ErrRLPGatewayEventSkipped = errors.New("rlp gateway event skipped")
 // (GET <addr>/v2/read, a Server-Sent Events stream of JSON envelope
 // batches). It should be created with NewRLPGatewayClient.
 //
-// A client holds configuration and a counter of skipped events, and is
-// safe for concurrent use; each call of Stream opens its own connection.
+// A client holds configuration and the statistics of its streams (see
+// Stats), and is safe for concurrent use; each call of Stream opens its
+// own connection.
 type RLPGatewayClient struct {
 	addr         string
 	log          *log.Logger
@@ -124,7 +124,7 @@ type RLPGatewayClient struct {
 	maxRetries   int
 	errs         chan<- error
 
-	skipped atomic.Uint64
+	stats gatewayCounters
 }
 
 // Doer is used to make HTTP requests to the RLP Gateway.
@@ -171,8 +171,8 @@ func WithRLPGatewayHTTPClient(d Doer) RLPGatewayClientOption {
 // default, and values above MaxRLPGatewayMaxEventSize (64 MiB) are clamped
 // to it. Memory for an event grows as its data arrives (to at most twice
 // its size), whatever the maximum. A larger event is read to its end and
-// skipped: it is logged, counted (SkippedEvents) and reported on the
-// WithRLPGatewayErrChan channel as an error wrapping
+// skipped: it is logged, counted (SkippedEvents, Stats().Skipped.Oversized)
+// and reported on the WithRLPGatewayErrChan channel as an error wrapping
 // ErrRLPGatewayEventSkipped.
 func WithRLPGatewayMaxEventSize(n int) RLPGatewayClientOption {
 	return func(c *RLPGatewayClient) { c.maxEventSize = n }
@@ -241,8 +241,22 @@ func NewRLPGatewayClient(addr string, opts ...RLPGatewayClientOption) *RLPGatewa
 // SkippedEvents returns how many events the client's streams have read and
 // skipped since it was created: events larger than the maximum event size
 // and events that are not valid JSON envelope batches (each is also logged
-// and reported on the WithRLPGatewayErrChan channel).
-func (c *RLPGatewayClient) SkippedEvents() uint64 { return c.skipped.Load() }
+// and reported on the WithRLPGatewayErrChan channel). It reads the same
+// counters as Stats and always equals Stats().Skipped.Total().
+func (c *RLPGatewayClient) SkippedEvents() uint64 { return c.stats.skippedTotal() }
+
+// Stats returns a snapshot of the client's statistics, summed over every
+// stream it has opened since it was created (see RLPGatewayStats for what
+// each field counts). It is safe for concurrent use, takes no lock and
+// does not stop the streams; the fields are read one at a time, so a
+// snapshot taken while a stream works need not be one instant across
+// fields.
+//
+// The streams keep the counters up to date with a few atomic operations
+// per read, per event and per batch, and do not allocate for them. For
+// each envelope of a data event, the lag histogram observes the time the
+// event was read minus the envelope's timestamp.
+func (c *RLPGatewayClient) Stats() RLPGatewayStats { return c.stats.snapshot() }
 
 // Stream returns a new EnvelopeStream for the given context and request.
 // The lifecycle of the EnvelopeStream is managed by the given context. If

@@ -190,9 +190,18 @@ type EnvelopeStreamStats struct {
 }
 
 // RLPGatewayStats is a snapshot of an RLPGatewayClient's statistics,
-// summed over all the streams it has opened.
+// summed over all the streams it has opened (see RLPGatewayClient.Stats).
+//
+// Once no stream is running, Requests equals Reconnects.Total() plus the
+// number of streams that made a request (the first request of a stream is
+// not a reconnect). Skipped.Total() always equals
+// RLPGatewayClient.SkippedEvents: both read the same counters.
 type RLPGatewayStats struct {
-	// Envelopes counts envelopes decoded from data events.
+	// Envelopes counts envelopes decoded from data events and handed to
+	// the stream (including those still waiting for the caller). An event
+	// decoded in parts whose later part turns out malformed counts the
+	// envelopes of its earlier parts here and the event in
+	// Skipped.Malformed.
 	Envelopes uint64
 	// Events counts server-sent events read, of every kind: data events,
 	// heartbeats, closing events, skipped events and events of unknown
@@ -202,16 +211,27 @@ type RLPGatewayStats struct {
 	Heartbeats uint64
 	// Skipped counts events that were read and not delivered, by reason.
 	Skipped RLPGatewaySkips
-	// Requests counts HTTP stream requests made, the first and every
-	// reconnect.
+	// Requests counts HTTP stream requests given to the Doer, the first
+	// of each stream and every reconnect, whether or not they reached the
+	// gateway.
 	Requests uint64
 	// Reconnects counts new requests made after an earlier one ended, by
-	// the cause of that end.
+	// the cause of that end. A request whose stream is ended by its
+	// context (or by WithRLPGatewayMaxRetries) is not followed by a
+	// reconnect.
 	Reconnects RLPGatewayReconnects
-	// BytesRead counts response body bytes read from the gateway.
+	// BytesRead counts response body bytes read from the gateway: event
+	// streams and the bodies of error answers (as decoded by the HTTP
+	// client: without chunk framing or compression). Bytes of a stream the
+	// client discards when its context ends are counted as far as they
+	// were read.
 	BytesRead uint64
 	// LastError is the most recent error met while requesting or reading
-	// a stream, or nil if there was none.
+	// a stream, or nil if there was none: a request error, a non-200
+	// answer (with up to 512 bytes of its body), a stream that broke, an
+	// event skipped (an error wrapping ErrRLPGatewayEventSkipped), or
+	// ErrRLPGatewayMaxRetries. A stream the gateway ends cleanly, and a
+	// request cancelled by its context, are not errors.
 	LastError error
 	// LastErrorTime is when LastError happened; the zero time if there was
 	// none.
@@ -225,8 +245,9 @@ type RLPGatewaySkips struct {
 	// Malformed counts data events whose payload was not a valid envelope
 	// batch.
 	Malformed uint64
-	// Oversized counts events longer than the client's event size limit,
-	// discarded unread.
+	// Oversized counts events whose data was larger than the client's
+	// maximum event size (WithRLPGatewayMaxEventSize), read to their end
+	// and discarded.
 	Oversized uint64
 }
 
@@ -239,11 +260,17 @@ type RLPGatewayReconnects struct {
 	// StatusCode counts requests the gateway answered with a status other
 	// than 200 OK.
 	StatusCode uint64
-	// Network counts requests that failed, or whose body could not be
-	// read to its end (connection errors, resets, timeouts).
+	// Network counts requests that failed (connection refused, TLS
+	// errors, a Doer that returned an error or no response) and streams
+	// whose body could not be read to its end (connection resets,
+	// timeouts, an abrupt close), including a body that ended inside an
+	// event, without its terminating blank line.
 	Network uint64
-	// Closing counts streams the gateway ended on its own: a closing
-	// event, or a body that ended cleanly.
+	// Closing counts streams the gateway ended on its own: with a closing
+	// event, or with a clean end of the body between events (io.EOF from
+	// the body, as the real gateway does when its upstream ends; also when
+	// that happens before any event, although the client then backs off as
+	// after a failure).
 	Closing uint64
 }
 
@@ -481,6 +508,15 @@ func (c *gatewayCounters) addSkipped(reason gatewaySkipReason) {
 	if reason >= 0 && reason < numGatewaySkipReasons {
 		c.skipped[reason].Add(1)
 	}
+}
+
+// skippedTotal returns the number of events skipped for any reason.
+func (c *gatewayCounters) skippedTotal() uint64 {
+	var n uint64
+	for i := range c.skipped {
+		n += c.skipped[i].Load()
+	}
+	return n
 }
 
 // addRequest counts one HTTP stream request made.
