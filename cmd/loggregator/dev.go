@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"time"
 
 	"code.cloudfoundry.org/go-loggregator/internal/devserver"
 )
@@ -23,8 +24,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.BufferBytes, "buffer-bytes", devserver.DefaultBufferBytes, "per-subscriber buffer in `bytes` (decoded size estimate); a full buffer drops")
 	fs.DurationVar(&cfg.GatewayWriteTimeout, "gateway-write-timeout", devserver.DefaultGatewayWriteTimeout, "drop a gateway subscriber when one write takes longer than `duration` (negative: never)")
 	quiet := fs.Bool("quiet", false, "do not log subscriber connections and drops")
+	sf := addStatsFlags(fs, "the server's")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	if err := sf.validate(); err != nil {
+		return usageError(stderr, fs.Name(), err.Error())
 	}
 	if fs.NArg() > 0 {
 		return usageError(stderr, fs.Name(), fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
@@ -47,8 +52,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer s.Close()
 	printDevBanner(stdout, s)
+	rep := startStats(sf, stderr, "dev", func(time.Time) []statsField { return devStatsFields(s.Stats()) })
 	<-ctx.Done()
 	s.Close()
+	rep.finish()
 	st := s.Stats()
 	fmt.Fprintf(stdout, "\nstopped: received %d v2 and %d v1 envelopes (%d invalid v1 datagrams), dropped %d for slow subscribers and %d over the 4 MiB egress limit, disconnected %d dead gateway readers\n",
 		st.V2Received, st.V1Received, st.V1Invalid, st.Dropped, st.EgressOversized, st.GatewayWriteTimeouts)

@@ -76,8 +76,12 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.count, "count", 1, "number of envelopes to send")
 	fs.Float64Var(&o.rate, "rate", 0, "envelopes per `second` (0: as fast as possible)")
 	fs.DurationVar(&o.progressEvery, "progress", time.Second, "`interval` of the progress line on stderr for long runs (0: none)")
+	sf := addStatsFlags(fs, "the IngressClient's")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	if err := sf.validate(); err != nil {
+		return usageError(stderr, fs.Name(), err.Error())
 	}
 	fs.Visit(func(f *flag.Flag) { o.deltaSet = o.deltaSet || f.Name == "delta" })
 	if o.kind == "" && fs.NArg() > 0 {
@@ -104,7 +108,8 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
 		return 1
 	}
-	return emitLoop(ctx, client, o, stdout, stderr)
+	rep := startStats(sf, stderr, "emit", func(now time.Time) []statsField { return ingressStatsFields(ingressStats(client), now) })
+	return emitLoop(ctx, client, o, rep, stdout, stderr)
 }
 
 func (o *emitOptions) validate() error {
@@ -205,7 +210,9 @@ func emitOne(ctx context.Context, c *loggregator.IngressClient, o *emitOptions, 
 	return nil
 }
 
-func emitLoop(ctx context.Context, c *loggregator.IngressClient, o emitOptions, stdout, stderr io.Writer) int {
+// emitLoop sends the envelopes, closes the client and, with --stats,
+// prints the statistics summary once the client is closed.
+func emitLoop(ctx context.Context, c *loggregator.IngressClient, o emitOptions, rep *statsReporter, stdout, stderr io.Writer) int {
 	start := time.Now()
 	nextProgress := start.Add(o.progressEvery)
 	failed := 0
@@ -246,6 +253,7 @@ func emitLoop(ctx context.Context, c *loggregator.IngressClient, o emitOptions, 
 		}
 	}
 	closeErr := c.CloseSend()
+	rep.finish()
 	elapsed := time.Since(start)
 	dropped := int(c.Dropped()) + failed
 	sent := emitted - dropped

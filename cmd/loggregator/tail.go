@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	loggregator "code.cloudfoundry.org/go-loggregator"
 	"code.cloudfoundry.org/go-loggregator/internal/certs"
@@ -48,8 +49,12 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.json, "json", false, "print each envelope as one line of the gateway's JSON")
 	fs.IntVar(&o.count, "count", 0, "exit after `n` envelopes (0: run until interrupted)")
 	fs.BoolVar(&o.verbose, "v", false, "log connection errors to stderr")
+	sf := addStatsFlags(fs, "the client's (EnvelopeStreamConnector or RLPGatewayClient)")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	if err := sf.validate(); err != nil {
+		return usageError(stderr, fs.Name(), err.Error())
 	}
 	if fs.NArg() > 0 {
 		return usageError(stderr, fs.Name(), fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
@@ -63,7 +68,11 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	o.ca, o.cert, o.key = certPaths(o.certDir, o.ca, o.cert, o.key)
 
+	// Streams end with the command, also when --count ends it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var stream loggregator.EnvelopeStream
+	var snap func(time.Time) []statsField
 	if o.gateway != "" {
 		u, err := url.Parse(o.gateway)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -72,11 +81,9 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if o.token == "" {
 			o.token = os.Getenv("CF_TOKEN")
 		}
-		stream, err = gatewayStream(ctx, o, req, stderr)
-		if err != nil {
-			fmt.Fprintf(stderr, "loggregator tail: %v\n", err)
-			return 1
-		}
+		c := newGatewayClient(ctx, o, stderr)
+		stream = c.Stream(ctx, req)
+		snap = func(now time.Time) []statsField { return gatewayStatsFields(c.Stats(), now) }
 	} else {
 		tlsConf, err := loggregator.NewEgressTLSConfig(o.ca, o.cert, o.key)
 		if err != nil {
@@ -88,9 +95,14 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			opts = append(opts, loggregator.WithEnvelopeStreamLogger(log.New(stderr, "tail: ", log.LstdFlags)))
 		}
 		req.UsePreferredTags = true
-		stream = loggregator.NewEnvelopeStreamConnector(o.addr, tlsConf, opts...).Stream(ctx, req)
+		c := loggregator.NewEnvelopeStreamConnector(o.addr, tlsConf, opts...)
+		stream = c.Stream(ctx, req)
+		snap = func(now time.Time) []statsField { return streamStatsFields(c.Stats(), now) }
 	}
-	return printStream(ctx, stream, o, stdout)
+	rep := startStats(sf, stderr, "tail", snap)
+	code := printStream(ctx, stream, o, stdout)
+	rep.finish()
+	return code
 }
 
 // printStream prints envelopes until ctx ends or o.count were printed.

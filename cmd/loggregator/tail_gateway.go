@@ -25,6 +25,12 @@ func (d tokenDoer) Do(req *http.Request) (*http.Response, error) {
 }
 
 func gatewayStream(ctx context.Context, o tailOptions, req *loggregator_v2.EgressBatchRequest, stderr io.Writer) (loggregator.EnvelopeStream, error) {
+	return newGatewayClient(ctx, o, stderr).Stream(ctx, req), nil
+}
+
+// newGatewayClient returns a client for o.gateway whose idle connections
+// are closed when ctx ends.
+func newGatewayClient(ctx context.Context, o tailOptions, stderr io.Writer) *loggregator.RLPGatewayClient {
 	tr := &http.Transport{TLSClientConfig: gatewayTLS(o), ForceAttemptHTTP2: true}
 	go func() {
 		<-ctx.Done()
@@ -34,11 +40,10 @@ func gatewayStream(ctx context.Context, o tailOptions, req *loggregator_v2.Egres
 	if o.verbose {
 		out = stderr
 	}
-	c := loggregator.NewRLPGatewayClient(o.gateway,
+	return loggregator.NewRLPGatewayClient(o.gateway,
 		loggregator.WithRLPGatewayHTTPClient(tokenDoer{client: &http.Client{Transport: tr}, token: o.token}),
 		loggregator.WithRLPGatewayClientLogger(log.New(out, "tail: ", log.LstdFlags)),
 	)
-	return c.Stream(ctx, req), nil
 }
 
 func systemPoolWith(pem []byte) (*x509.CertPool, error) {
