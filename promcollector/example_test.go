@@ -2,6 +2,7 @@ package promcollector_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"log"
 	"net/http/httptest"
@@ -13,52 +14,50 @@ import (
 
 	loggregator "code.cloudfoundry.org/go-loggregator"
 	"code.cloudfoundry.org/go-loggregator/promcollector"
+	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
+	"code.cloudfoundry.org/go-loggregator/testhelpers"
 )
 
-// exampleNozzle stands in for a *loggregator.EnvelopeStreamConnector:
-// anything with a Stats method returning loggregator.EnvelopeStreamStats
-// can be collected.
-type exampleNozzle struct{}
-
-func (exampleNozzle) Stats() loggregator.EnvelopeStreamStats {
-	return loggregator.EnvelopeStreamStats{
-		Envelopes: 1200, Batches: 12, Dropped: 3,
-		Lag: loggregator.LagHistogram{
-			// 1000 envelopes within 1ms, 150 within 50ms, 50 within 1s.
-			Counts:     [loggregator.NumLagBuckets]uint64{0: 1000, 3: 150, 6: 50},
-			Count:      1200,
-			SumSeconds: 9.5,
-		},
-	}
-}
-
-// exampleEmitter stands in for a *loggregator.IngressClient.
-type exampleEmitter struct{}
-
-func (exampleEmitter) Stats() loggregator.IngressClientStats {
-	return loggregator.IngressClientStats{
-		Accepted: 500, Sent: 480, Buffered: 20,
-		Dropped:       loggregator.IngressDrops{BufferFull: 7},
-		EmitWaitTotal: 40 * time.Millisecond,
-	}
-}
-
-// This example registers a nozzle and an emitter with a Collector and
-// serves the registry the way a /metrics endpoint does, printing some of
-// the lines a scrape returns.
+// This example registers a real nozzle, an EnvelopeStreamConnector
+// reading from an in-process egress server, with a Collector, reads a
+// batch of three envelopes stamped two seconds ago, and serves the
+// registry the way a /metrics endpoint does, printing some of the lines a
+// scrape returns.
 func ExampleCollector() {
+	certs, cleanup, err := testhelpers.NewTempCerts()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cleanup()
+	egress, err := testhelpers.NewEgressServer(certs)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer egress.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	connector := loggregator.NewEnvelopeStreamConnector(egress.Addr(), certs.ClientTLSConfig(loggregator.EgressServerName))
 	c, err := promcollector.New(promcollector.WithConstLabels(prometheus.Labels{"app": "billing"}))
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := c.AddEnvelopeStreamConnector("firehose", exampleNozzle{}); err != nil {
-		log.Fatal(err)
-	}
-	if err := c.AddIngressClient("emitter", exampleEmitter{}); err != nil {
+	if err := c.AddEnvelopeStreamConnector("firehose", connector); err != nil {
 		log.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
+
+	stream := connector.Stream(ctx, &loggregator_v2.EgressBatchRequest{})
+	stamp := time.Now().Add(-2 * time.Second).UnixNano()
+	egress.Send(
+		&loggregator_v2.Envelope{SourceId: "app", Timestamp: stamp, Message: &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{Payload: []byte("a")}}},
+		&loggregator_v2.Envelope{SourceId: "app", Timestamp: stamp, Message: &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{Payload: []byte("b")}}},
+		&loggregator_v2.Envelope{SourceId: "app", Timestamp: stamp, Message: &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{Payload: []byte("c")}}},
+	)
+	for n := 0; n < 3 && ctx.Err() == nil; {
+		n += len(stream())
+	}
 
 	// In a program: http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	rec := httptest.NewRecorder()
@@ -67,29 +66,18 @@ func ExampleCollector() {
 	sc := bufio.NewScanner(rec.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "loggregator_egress_lag_seconds") ||
-			strings.HasPrefix(line, "loggregator_ingress_envelopes_dropped_total") {
+		if strings.HasPrefix(line, "loggregator_egress_envelopes_received_total") ||
+			strings.HasPrefix(line, "loggregator_egress_batches_received_total") ||
+			strings.HasPrefix(line, `loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="1"}`) ||
+			strings.HasPrefix(line, `loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="5"}`) ||
+			strings.HasPrefix(line, "loggregator_egress_lag_seconds_count") {
 			fmt.Println(line)
 		}
 	}
 	// Output:
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="0.001"} 1000
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="0.005"} 1000
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="0.01"} 1000
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="0.05"} 1150
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="0.1"} 1150
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="0.5"} 1150
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="1"} 1200
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="5"} 1200
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="10"} 1200
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="30"} 1200
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="60"} 1200
-	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="+Inf"} 1200
-	// loggregator_egress_lag_seconds_sum{app="billing",client="firehose"} 9.5
-	// loggregator_egress_lag_seconds_count{app="billing",client="firehose"} 1200
-	// loggregator_ingress_envelopes_dropped_total{app="billing",cause="after_close",client="emitter"} 0
-	// loggregator_ingress_envelopes_dropped_total{app="billing",cause="agent_unavailable",client="emitter"} 0
-	// loggregator_ingress_envelopes_dropped_total{app="billing",cause="broken_stream",client="emitter"} 0
-	// loggregator_ingress_envelopes_dropped_total{app="billing",cause="buffer_full",client="emitter"} 7
-	// loggregator_ingress_envelopes_dropped_total{app="billing",cause="invalid",client="emitter"} 0
+	// loggregator_egress_batches_received_total{app="billing",client="firehose"} 1
+	// loggregator_egress_envelopes_received_total{app="billing",client="firehose"} 3
+	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="1"} 0
+	// loggregator_egress_lag_seconds_bucket{app="billing",client="firehose",le="5"} 3
+	// loggregator_egress_lag_seconds_count{app="billing",client="firehose"} 3
 }
