@@ -225,16 +225,15 @@ func (c *IngressClient) reportDrops() {
 }
 
 func (c *IngressClient) reportDropsNow() {
-	total := c.Dropped()
+	d := c.stats.Drops()
+	total := d.Total()
 	n := total - c.dropReported
 	if n == 0 {
 		return
 	}
 	c.dropReported = total
-	st := &c.stats
-	c.log.Printf("Dropped %d envelopes (total %d: %d buffer full, %d agent unavailable, %d after close, %d invalid, %d given up, %d undelivered at close)",
-		n, total, st.DroppedFull.Load(), st.DroppedDown.Load(), st.DroppedClosed.Load(), st.DroppedInvalid.Load(),
-		st.DroppedGivenUp.Load(), st.DroppedUnsent.Load())
+	c.log.Printf("Dropped %d envelopes (total %d: %d buffer full, %d agent unavailable (%d of them evicted from the buffer), %d after close, %d invalid, %d given up, %d undelivered at close)",
+		n, total, d.Full, d.Down+d.Evicted, d.Evicted, d.Closed, d.Invalid, d.GivenUp, d.Unsent)
 	if h := c.cfg.dropHandler; h != nil {
 		h(int(n))
 	}
