@@ -211,10 +211,12 @@ func (c *IngressClient) signalDrop() {
 }
 
 // Dropped returns the number of envelopes dropped so far: refused because
-// the buffer was full or the client closed, not encodable or larger than
+// the buffer was full or the client closed, evicted from a full buffer
+// while the agent was unavailable, not encodable or larger than
 // MaxIngressEnvelopeSize, given up after MaxBatchSendAttempts, or still
-// undelivered when CloseSend gave up. It is an addition to the original
-// API.
+// undelivered when CloseSend gave up. It equals Stats().Dropped.Total()
+// taken at the same moment, which splits it by cause. It is an addition
+// to the original API.
 func (c *IngressClient) Dropped() uint64 { return c.stats.Dropped() }
 
 // EmitLog sends a message to loggregator.
