@@ -44,7 +44,9 @@ var errCloseTimeout = errors.New("loggregator: CloseSend timed out")
 // sends again what a broken stream may have lost, and paces the replay
 // after a reconnect; see the package documentation for the full rule.
 // CloseSend may be called safely more than once and closes the gRPC
-// connection.
+// connection. Dropped counts every drop, and Stats tells what became of
+// every envelope (accepted, sent, dropped by cause, buffered) along with
+// batches, reconnects, Emit waits and the last error.
 type IngressClient struct {
 	cfg    ingressConfig
 	conn   *grpc.ClientConn

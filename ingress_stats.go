@@ -8,7 +8,8 @@ import (
 // Stats returns a snapshot of the client's statistics; see
 // IngressClientStats for what each field counts and the identities that
 // tie them together. It is safe for concurrent use, also after CloseSend,
-// and does not allocate. It is an addition to the original API.
+// and does not allocate; it takes the buffer's lock briefly, as one Emit
+// does. It is an addition to the original API.
 //
 // The counters behind it cost the Emit methods nothing per accepted
 // envelope beyond what the buffer does anyway: accepted and buffered

@@ -111,9 +111,12 @@ type IngressClientStats struct {
 	Accepted uint64
 	// Sent counts envelopes the agent confirmed: they were written to a
 	// BatchSender stream that the agent then answered cleanly when the
-	// client closed it (it closes a stream at least every 250 ms while
-	// sending, to confirm what was written). Each envelope counts once,
-	// however many times it was written.
+	// client closed it. The client closes its stream to have it
+	// confirmed once an eighth of the buffer (in envelopes or bytes) was
+	// written on it, or 250 ms after the oldest unconfirmed batch when
+	// there is nothing more to write, so Sent trails what the agent has
+	// read by about that much. Each envelope counts once, however many
+	// times it was written.
 	Sent uint64
 	// Dropped counts envelopes dropped, by cause.
 	Dropped IngressDrops
