@@ -44,7 +44,9 @@ var errCloseTimeout = errors.New("loggregator: CloseSend timed out")
 // sends again what a broken stream may have lost, and paces the replay
 // after a reconnect; see the package documentation for the full rule.
 // CloseSend may be called safely more than once and closes the gRPC
-// connection.
+// connection. Dropped counts every drop, and Stats tells what became of
+// every envelope (accepted, sent, dropped by cause, buffered) along with
+// batches, reconnects, Emit waits and the last error.
 type IngressClient struct {
 	cfg    ingressConfig
 	conn   *grpc.ClientConn
@@ -225,16 +227,15 @@ func (c *IngressClient) reportDrops() {
 }
 
 func (c *IngressClient) reportDropsNow() {
-	total := c.Dropped()
+	d := c.stats.Drops()
+	total := d.Total()
 	n := total - c.dropReported
 	if n == 0 {
 		return
 	}
 	c.dropReported = total
-	st := &c.stats
-	c.log.Printf("Dropped %d envelopes (total %d: %d buffer full, %d agent unavailable, %d after close, %d invalid, %d given up, %d undelivered at close)",
-		n, total, st.DroppedFull.Load(), st.DroppedDown.Load(), st.DroppedClosed.Load(), st.DroppedInvalid.Load(),
-		st.DroppedGivenUp.Load(), st.DroppedUnsent.Load())
+	c.log.Printf("Dropped %d envelopes (total %d: %d buffer full, %d agent unavailable (%d of them evicted from the buffer), %d after close, %d invalid, %d given up, %d undelivered at close)",
+		n, total, d.Full, d.Down+d.Evicted, d.Evicted, d.Closed, d.Invalid, d.GivenUp, d.Unsent)
 	if h := c.cfg.dropHandler; h != nil {
 		h(int(n))
 	}

@@ -137,6 +137,8 @@ func (c *IngressClient) waitForRoom(entry []byte) {
 	c.waiters.Add(1)
 	defer c.waiters.Add(-1)
 	t0 := time.Now()
+	// Every way out from here on counts as one wait.
+	defer func() { c.stats.AddEmitWait(time.Since(t0)) }()
 	// Fire a little early, so that the call as a whole, scheduling
 	// included, stays within the bound.
 	timer := time.NewTimer(max(c.cfg.maxEmitWait-emitWaitMargin, c.cfg.maxEmitWait/2))
@@ -146,7 +148,6 @@ func (c *IngressClient) waitForRoom(entry []byte) {
 		defer func() { <-c.turn }()
 	case <-timer.C:
 		c.sender.MarkStalled(t0)
-		c.stats.AddEmitWait(time.Since(t0))
 		c.drop(&c.stats.DroppedFull, 1)
 		return
 	}
@@ -154,7 +155,6 @@ func (c *IngressClient) waitForRoom(entry []byte) {
 		room := c.buf.Room()
 		switch c.buf.Add(entry) {
 		case nil:
-			c.stats.AddEmitWait(time.Since(t0))
 			return
 		case batch.ErrClosed:
 			c.drop(&c.stats.DroppedClosed, 1)
@@ -168,7 +168,6 @@ func (c *IngressClient) waitForRoom(entry []byte) {
 		case <-room:
 		case <-timer.C:
 			c.sender.MarkStalled(t0)
-			c.stats.AddEmitWait(time.Since(t0))
 			c.drop(&c.stats.DroppedFull, 1)
 			return
 		}
@@ -176,7 +175,7 @@ func (c *IngressClient) waitForRoom(entry []byte) {
 }
 
 // replaceOldest runs when the buffer is full and the agent is not
-// accepting: it drops the oldest waiting batch (counted) to keep the new
+// accepting: it drops the oldest waiting batch (counted as evicted) to keep the new
 // envelope, so that what is emitted last, and in particular after the
 // agent returns, is what survives an outage. When no batch waits (all are
 // with the sender) it drops the new envelope.
@@ -186,7 +185,7 @@ func (c *IngressClient) replaceOldest(entry []byte) {
 		if n == 0 {
 			break
 		}
-		c.stats.DroppedDown.Add(uint64(n))
+		c.stats.EvictedDown.Add(uint64(n))
 		switch c.buf.Add(entry) {
 		case nil:
 			c.signalDrop()
@@ -212,10 +211,12 @@ func (c *IngressClient) signalDrop() {
 }
 
 // Dropped returns the number of envelopes dropped so far: refused because
-// the buffer was full or the client closed, not encodable or larger than
+// the buffer was full or the client closed, evicted from a full buffer
+// while the agent was unavailable, not encodable or larger than
 // MaxIngressEnvelopeSize, given up after MaxBatchSendAttempts, or still
-// undelivered when CloseSend gave up. It is an addition to the original
-// API.
+// undelivered when CloseSend gave up. It equals Stats().Dropped.Total()
+// taken at the same moment, which splits it by cause. It is an addition
+// to the original API.
 func (c *IngressClient) Dropped() uint64 { return c.stats.Dropped() }
 
 // EmitLog sends a message to loggregator.

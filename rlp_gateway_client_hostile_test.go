@@ -117,7 +117,12 @@ func TestRLPGatewayClientClosingLoopRate(t *testing.T) {
 				if r.Sub(start) < window {
 					n++
 				}
-				if i > 0 && r.Sub(reqs[i-1]) < 999*time.Millisecond {
+				// The client spaces request starts by 1 s on its own
+				// clock; the Doer sees them a few ms later, by a delay
+				// that varies with load, so allow 100 ms of it here (a
+				// storm is thousands a second). The count below holds
+				// the rate to one a second.
+				if i > 0 && r.Sub(reqs[i-1]) < 900*time.Millisecond {
 					if tooSoon == 0 {
 						t.Errorf("request %d only %v after the previous one", i, r.Sub(reqs[i-1]))
 					}

@@ -2,7 +2,6 @@ package loggregator
 
 import (
 	"io"
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -79,42 +78,88 @@ func lagFromSnapshot(s stats.Snapshot) LagHistogram {
 	}
 }
 
-// IngressClientStats is a snapshot of an IngressClient's statistics.
+// IngressClientStats is a snapshot of an IngressClient's statistics,
+// returned by IngressClient.Stats.
 //
-// Envelopes refused by Emit (Dropped.BufferFull, AgentUnavailable,
-// AfterClose and Invalid) are not Accepted. Once sending has stopped,
-// Accepted equals Sent + Dropped.BrokenStream + Buffered.
+// # Accounting
+//
+// Every envelope given to an Emit method (EmitEvent excepted, which
+// bypasses the buffer) is either refused at once, and counted in
+// Dropped.BufferFull, Dropped.AgentUnavailable (less Evicted),
+// Dropped.AfterClose or Dropped.Invalid, or Accepted into the buffer. An
+// accepted envelope then stays in the buffer (Buffered) until it is
+// confirmed by the agent (Sent), evicted while the agent is unavailable
+// (Evicted, part of Dropped.AgentUnavailable) or lost with a broken
+// stream (Dropped.BrokenStream). So, in a snapshot taken once sending has
+// stopped (after CloseSend returned, or after the WithContext context
+// ended and CloseSend returned):
+//
+//	Accepted == Sent + Evicted + Dropped.BrokenStream    (Buffered is 0)
+//	emitted  == Sent + Dropped.Total()
+//
+// where emitted is the number of Emit calls (EmitEvent excepted). While
+// the client works the fields are read one after the other, not at one
+// instant, so the identities hold only approximately, with Buffered added
+// on the right.
+//
+// Sent counts each envelope once; the agent may have received some
+// envelopes twice (see the package documentation on resending), so what
+// an agent counts can exceed Sent. Dropped.Total always equals what
+// IngressClient.Dropped returns at the same moment.
 type IngressClientStats struct {
 	// Accepted counts envelopes that Emit calls put into the buffer.
 	Accepted uint64
-	// Sent counts envelopes in batches written to the BatchSender stream
-	// without error. The stream has no per-batch acknowledgement: an
-	// envelope counted here can still be lost if the stream breaks before
-	// the agent reads it, and that loss cannot be counted.
+	// Sent counts envelopes the agent confirmed: they were written to a
+	// BatchSender stream that the agent then answered cleanly when the
+	// client closed it. The client closes its stream to have it
+	// confirmed once an eighth of the buffer (in envelopes or bytes) was
+	// written on it, or 250 ms after the oldest unconfirmed batch when
+	// there is nothing more to write, so Sent trails what the agent has
+	// read by about that much. Each envelope counts once, however many
+	// times it was written.
 	Sent uint64
 	// Dropped counts envelopes dropped, by cause.
 	Dropped IngressDrops
-	// BatchesSent counts batches written to the stream without error.
+	// Evicted counts the envelopes, among Dropped.AgentUnavailable, that
+	// had been Accepted and were evicted from the buffer, oldest first,
+	// to make room for newer ones while the agent was not accepting data.
+	// It is part of Dropped, not a further cause.
+	Evicted uint64
+	// BatchesSent counts the batches in which the Sent envelopes were
+	// confirmed (each once, however many times it was written).
 	BatchesSent uint64
-	// BatchesRetried counts failed batch sends that were tried again (so
-	// a batch that needed three attempts counts two).
+	// BatchesRetried counts batches queued again to be written on a new
+	// stream after the stream they were written on (or were being
+	// written on) broke or was not confirmed; a batch that needed three
+	// streams counts two.
 	BatchesRetried uint64
-	// Reconnects counts BatchSender streams opened after an earlier one
-	// broke or could not be opened; the first stream is not a reconnect.
+	// Reconnects counts BatchSender streams opened after a failure: the
+	// first stream opened after the newest stream broke, was not
+	// confirmed or could not be opened, or after the gRPC connection to
+	// the agent was lost, counts one, however many attempts it took. So
+	// an agent restart counts one reconnect (once the client has
+	// something to send). The first stream the client opens is never a
+	// reconnect, and streams that replace a stream closed to confirm it
+	// are not either.
 	Reconnects uint64
-	// Buffered is the number of envelopes held in the buffer when the
-	// snapshot was taken, including a batch in flight. It is a gauge,
-	// not a count.
+	// Buffered is the number of envelopes in the buffer when the snapshot
+	// was taken: waiting to be sent, being sent, or written and waiting
+	// for the agent's confirmation. It is a gauge, not a count.
 	Buffered uint64
-	// EmitWaitTotal is the total time Emit calls spent waiting for room in
-	// a full buffer, summed over all callers (it saturates at about 292
-	// years).
+	// EmitWaits counts Emit calls that waited for room in a full buffer
+	// (or for their turn behind other waiting calls), whether or not
+	// they found room in the end.
+	EmitWaits uint64
+	// EmitWaitTotal is the total time Emit calls spent waiting for room,
+	// summed over all callers (it saturates at about 292 years).
 	EmitWaitTotal time.Duration
-	// EmitWaitMax is the longest single wait of an Emit call for room in
-	// the buffer.
+	// EmitWaitMax is the longest single wait of an Emit call for room. It
+	// stays within WithMaxEmitWait, scheduling delays aside.
 	EmitWaitMax time.Duration
 	// LastError is the most recent error met while sending (opening a
-	// stream, writing a batch), or nil if there was none.
+	// stream, writing a batch, having a stream confirmed), or nil if there
+	// was none. The agent's usual answer to a closed stream (Unknown
+	// "EOF") is not an error.
 	LastError error
 	// LastErrorTime is when LastError happened; the zero time if there was
 	// none.
@@ -122,23 +167,33 @@ type IngressClientStats struct {
 }
 
 // IngressDrops counts an IngressClient's dropped envelopes by cause.
+// Total is the number IngressClient.Dropped returns.
 type IngressDrops struct {
-	// BufferFull counts envelopes refused because the buffer was full and
-	// stayed full for as long as Emit may wait while the agent is
-	// accepting data.
+	// BufferFull counts envelopes refused because the buffer was full
+	// while the agent was accepting data, and stayed full for as long as
+	// Emit may wait (WithMaxEmitWait; at once with WithDropWhenFull).
 	BufferFull uint64
-	// AgentUnavailable counts envelopes refused because the buffer was
-	// full while no stream to the agent was accepting data, so Emit did
-	// not wait.
+	// AgentUnavailable counts envelopes dropped because the buffer was
+	// full while the agent was not accepting data: the connection was
+	// failing, or the agent had been found stalled (an Emit wait ran out
+	// without progress, or a send or confirmation overran
+	// WithSendTimeout). Emit then does not wait: it evicts the oldest
+	// batch in the buffer that was never written (those envelopes were
+	// Accepted; see Evicted) and keeps the new envelope, or drops the new
+	// envelope when there is no such batch. Both count here.
 	AgentUnavailable uint64
-	// AfterClose counts envelopes given to Emit after CloseSend.
+	// AfterClose counts envelopes given to Emit after CloseSend started.
 	AfterClose uint64
-	// Invalid counts envelopes that could not be encoded (for example
-	// strings that are not valid UTF-8).
+	// Invalid counts envelopes that could not be encoded (nil, or strings
+	// that are not valid UTF-8) or were larger than
+	// MaxIngressEnvelopeSize.
 	Invalid uint64
-	// BrokenStream counts accepted envelopes lost after leaving the
-	// caller: batches given up after MaxBatchSendAttempts failed sends,
-	// and envelopes still buffered when CloseSend gave up.
+	// BrokenStream counts accepted envelopes lost after their Emit call
+	// returned: batches given up after MaxBatchSendAttempts streams broke
+	// or went unconfirmed under them (they may have reached the agent),
+	// and envelopes still in the buffer, written or not, when sending
+	// stopped without their confirmation (CloseSend gave up, or the
+	// WithContext context ended).
 	BrokenStream uint64
 }
 
@@ -276,112 +331,6 @@ type RLPGatewayReconnects struct {
 
 // Total returns the sum of all reconnect causes.
 func (r RLPGatewayReconnects) Total() uint64 { return r.StatusCode + r.Network + r.Closing }
-
-// cacheLinePad keeps counters written by different goroutines on
-// different cache lines.
-type cacheLinePad [64]byte
-
-// ingressDropCause indexes ingressCounters.dropped.
-type ingressDropCause int
-
-const (
-	dropBufferFull ingressDropCause = iota
-	dropAgentUnavailable
-	dropAfterClose
-	dropInvalid
-	dropBrokenStream
-	numIngressDropCauses
-)
-
-// ingressCounters records an IngressClient's statistics. The zero value
-// is ready; it must not be copied after first use. All methods are safe
-// for concurrent use, lock-free, and do not allocate (setError excepted).
-type ingressCounters struct {
-	_ cacheLinePad
-	// Written by Emit callers.
-	accepted atomic.Uint64
-	dropped  [numIngressDropCauses]atomic.Uint64
-	waitNs   atomic.Uint64
-	waitMax  stats.Max
-	_        cacheLinePad
-	// Written by the sender goroutine.
-	sent       atomic.Uint64
-	batches    atomic.Uint64
-	retried    atomic.Uint64
-	reconnects atomic.Uint64
-	lastErr    stats.LastError
-}
-
-// accept counts one envelope put into the buffer.
-func (c *ingressCounters) accept() { c.accepted.Add(1) }
-
-// addDropped counts n envelopes dropped for cause. Unknown causes and
-// n <= 0 are ignored.
-func (c *ingressCounters) addDropped(cause ingressDropCause, n int) {
-	if n <= 0 || cause < 0 || cause >= numIngressDropCauses {
-		return
-	}
-	c.dropped[cause].Add(uint64(n))
-}
-
-// addSent counts one batch of n envelopes written to the stream.
-func (c *ingressCounters) addSent(n int) {
-	if n > 0 {
-		c.sent.Add(uint64(n))
-	}
-	c.batches.Add(1)
-}
-
-// addRetry counts one failed batch send that will be tried again.
-func (c *ingressCounters) addRetry() { c.retried.Add(1) }
-
-// addReconnect counts one stream opened after an earlier one broke.
-func (c *ingressCounters) addReconnect() { c.reconnects.Add(1) }
-
-// addEmitWait records one Emit call that waited d for room in the buffer.
-func (c *ingressCounters) addEmitWait(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	c.waitNs.Add(uint64(d))
-	c.waitMax.Observe(int64(d))
-}
-
-// setError records err, met at at, as the last error; nil is ignored.
-func (c *ingressCounters) setError(err error, at time.Time) { c.lastErr.Set(err, at) }
-
-// snapshot returns the statistics, with buffered, the number of envelopes
-// the client holds now, as Buffered.
-func (c *ingressCounters) snapshot(buffered int) IngressClientStats {
-	s := IngressClientStats{
-		Accepted: c.accepted.Load(),
-		Sent:     c.sent.Load(),
-		Dropped: IngressDrops{
-			BufferFull:       c.dropped[dropBufferFull].Load(),
-			AgentUnavailable: c.dropped[dropAgentUnavailable].Load(),
-			AfterClose:       c.dropped[dropAfterClose].Load(),
-			Invalid:          c.dropped[dropInvalid].Load(),
-			BrokenStream:     c.dropped[dropBrokenStream].Load(),
-		},
-		BatchesSent:    c.batches.Load(),
-		BatchesRetried: c.retried.Load(),
-		Reconnects:     c.reconnects.Load(),
-		EmitWaitTotal:  saturatingDuration(c.waitNs.Load()),
-		EmitWaitMax:    time.Duration(c.waitMax.Load()),
-	}
-	if buffered > 0 {
-		s.Buffered = uint64(buffered)
-	}
-	s.LastErrorTime, s.LastError = c.lastErr.Load()
-	return s
-}
-
-func saturatingDuration(ns uint64) time.Duration {
-	if ns > math.MaxInt64 {
-		return time.Duration(math.MaxInt64)
-	}
-	return time.Duration(ns)
-}
 
 // observeLag records the lag of each envelope of batch, received at now,
 // into h with one atomic operation per non-empty bucket.

@@ -74,9 +74,10 @@ type Buffer struct {
 	mu        sync.Mutex
 	queue     []*Batch // waiting batches, oldest first; only the last may be open
 	free      []*Batch
-	held      int // envelopes in queue plus taken and not released
-	heldBytes int // cap of every batch referenced (queue, taken, free)
-	hint      int // Data length of the last sealed batch
+	held      int    // envelopes in queue plus taken and not released
+	added     uint64 // envelopes ever added
+	heldBytes int    // cap of every batch referenced (queue, taken, free)
+	hint      int    // Data length of the last sealed batch
 	closed    bool
 	room      chan struct{} // closed when room may have come free
 }
@@ -207,6 +208,7 @@ func (b *Buffer) Add(entry []byte) error {
 	last.Data = append(last.Data, entry...)
 	last.N++
 	b.held++
+	b.added++
 	if b.sealed(last) {
 		b.hint = len(last.Data)
 		sealedNow = true
@@ -344,6 +346,14 @@ func (b *Buffer) Held() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.held
+}
+
+// Counts returns, read together, the number of envelopes ever added
+// (every Add that returned nil) and the number held now (Held).
+func (b *Buffer) Counts() (added uint64, held int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.added, b.held
 }
 
 // HeldBytes returns the batch memory the buffer references, in bytes.

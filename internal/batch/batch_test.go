@@ -266,3 +266,43 @@ func TestDropOldestKeepsRequeuedBatches(t *testing.T) {
 		t.Errorf("DropOldest = %d with only a taken batch left", n)
 	}
 }
+
+// TestCounts: Counts reports every successful Add, and the envelopes held
+// now; refused entries, takes, requeues, releases and evictions do not
+// change the number added.
+func TestCounts(t *testing.T) {
+	b := batch.New(batch.Config{Capacity: 5, MaxCount: 2, MaxBytes: 100})
+	check := func(step string, wantAdded uint64, wantHeld int) {
+		t.Helper()
+		if added, held := b.Counts(); added != wantAdded || held != wantHeld {
+			t.Errorf("%s: Counts() = %d, %d; want %d, %d", step, added, held, wantAdded, wantHeld)
+		}
+	}
+	check("empty", 0, 0)
+	for i := 0; i < 6; i++ {
+		err := b.Add([]byte("e"))
+		if (i < 5) != (err == nil) {
+			t.Fatalf("Add %d: %v", i, err)
+		}
+	}
+	check("five added, one refused", 5, 5)
+	first := b.Take(false)
+	check("taken", 5, 5)
+	b.Requeue([]*batch.Batch{first})
+	check("requeued", 5, 5)
+	if n := b.DropOldest(); n != 2 {
+		t.Fatalf("DropOldest = %d, want 2", n)
+	}
+	check("evicted", 5, 3)
+	b.Release(b.Take(false))
+	check("released", 5, 1)
+	if err := b.Add([]byte("e")); err != nil {
+		t.Fatal(err)
+	}
+	check("added again", 6, 2)
+	b.Close()
+	if err := b.Add([]byte("e")); !errors.Is(err, batch.ErrClosed) {
+		t.Fatalf("Add after Close: %v", err)
+	}
+	check("closed", 6, 2)
+}

@@ -15,6 +15,7 @@ type confirmResult struct {
 	err      error
 	clean    bool
 	timedOut bool
+	seq      uint64 // the stream's number (Sender.streamSeq when it opened)
 }
 
 // confirm closes the current stream to have its batches confirmed. While
@@ -29,7 +30,7 @@ func (s *Sender) confirm() bool {
 	if s.confirming {
 		s.finishConfirm(<-s.confirmed)
 	}
-	st, cancel, wd, timedOut := s.st, s.stCancel, s.watchdog, s.timedOut
+	st, cancel, wd, timedOut, seq := s.st, s.stCancel, s.watchdog, s.timedOut, s.streamSeq
 	bts := s.unconf
 	s.st, s.stCancel, s.watchdog, s.timedOut = nil, nil, nil, nil
 	s.unconf, s.unconfN, s.unconfBytes = nil, 0, 0
@@ -46,7 +47,7 @@ func (s *Sender) confirm() bool {
 			err = errors.New("no answer")
 		}
 		cancel()
-		return confirmResult{batches: bts, err: err, clean: clean, timedOut: timedOut.Load()}
+		return confirmResult{batches: bts, err: err, clean: clean, timedOut: timedOut.Load(), seq: seq}
 	}
 	if s.window < maxWindow {
 		r := await()
@@ -79,7 +80,7 @@ func (s *Sender) finishConfirm(r confirmResult) {
 		s.buf.Wake()
 	}
 	s.requeue(r.batches, err)
-	s.afterFailure(err, false)
+	s.afterFailure(err, false, r.seq == s.streamSeq)
 }
 
 // deliver releases confirmed batches.
@@ -90,6 +91,7 @@ func (s *Sender) deliver(bts []*batch.Batch) {
 		s.buf.Release(b)
 	}
 	s.stats.Delivered.Add(uint64(n))
+	s.stats.BatchesDelivered.Add(uint64(len(bts)))
 	s.progress.Store(time.Now().UnixNano())
 	s.stalled.Store(false)
 }

@@ -29,7 +29,10 @@
 // client configures it with a short maximum delay); the Sender watches the
 // connection state and opens a stream when the connection is ready. It
 // adds its own short backoff only when streams fail on a connection that
-// is ready, so two timers never stack.
+// is ready, so two timers never stack. The first stream opened after the
+// newest stream (or an attempt to open one) failed, or after the
+// connection left READY, counts one reconnect in Stats; a failed answer
+// of a stream that was already replaced by a newer one does not.
 //
 // # Replay pace
 //

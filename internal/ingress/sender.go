@@ -99,6 +99,7 @@ type Sender struct {
 	ctx   context.Context
 
 	down     atomic.Bool  // the connection is in TRANSIENT_FAILURE
+	connLost atomic.Bool  // the connection left READY since the last stream opened
 	stalled  atomic.Bool  // nothing was confirmed for a bounded time
 	progress atomic.Int64 // UnixNano of the latest batch written or confirmed
 	stateCh  chan struct{}
@@ -119,6 +120,8 @@ type Sender struct {
 	holdUntil   time.Time // no stream before this (backoff)
 	paceNext    bool      // the connection was lost: pace the next stream
 	waitConn    bool      // wait for a state change before opening a stream
+	streamSeq   uint64    // number of the newest stream opened (1 for the first)
+	failedSince bool      // the newest stream, or opening one, failed since streamSeq opened
 	downSince   time.Time
 	wake        *time.Timer
 	wakeAt      time.Time
@@ -238,8 +241,13 @@ func (s *Sender) Run(closing <-chan struct{}) error {
 // IDLE, records TRANSIENT_FAILURE, wakes waiting emitters when the
 // connection fails and tells Run about every change.
 func (s *Sender) watch(ctx context.Context) {
+	prev := connectivity.Idle
 	for {
 		st := s.conn.GetState()
+		if prev == connectivity.Ready && st != connectivity.Ready {
+			s.connLost.Store(true)
+		}
+		prev = st
 		down := st == connectivity.TransientFailure
 		if s.down.Swap(down) != down && down {
 			s.buf.Wake()
@@ -353,10 +361,18 @@ func (s *Sender) open() bool {
 	wd.Stop()
 	if err != nil {
 		cancel()
-		s.afterFailure(fmt.Errorf("opening stream: %w", err), false)
+		s.afterFailure(fmt.Errorf("opening stream: %w", err), false, true)
 		return false
 	}
 	s.stats.StreamsOpened.Add(1)
+	// A stream opened after a failure of the newest stream (or of an
+	// attempt to open one), or after the connection was lost, is a
+	// reconnect; the first stream ever is not.
+	if lost := s.connLost.Swap(false); (lost || s.failedSince) && s.streamSeq > 0 {
+		s.stats.Reconnects.Add(1)
+	}
+	s.failedSince = false
+	s.streamSeq++
 	if s.paceNext {
 		s.paceNext = false
 		s.pace.restart(time.Now())
@@ -389,7 +405,6 @@ func (s *Sender) send() bool {
 		s.fail(err, false)
 		return false
 	}
-	s.stats.BatchesSent.Add(1)
 	s.progress.Store(time.Now().UnixNano())
 	if len(s.unconf) == 0 {
 		s.unconfSince = time.Now()
@@ -420,7 +435,7 @@ func (s *Sender) fail(err error, clean bool) {
 	s.requeue(bts, err)
 	clear(bts)
 	s.unconf, s.unconfN, s.unconfBytes, s.pending = s.unconf[:0], 0, 0, nil
-	s.afterFailure(err, clean)
+	s.afterFailure(err, clean, true)
 }
 
 // requeue puts batches that were on a failed stream back at the front of
@@ -450,10 +465,16 @@ func (s *Sender) requeue(bts []*batch.Batch, err error) {
 
 // afterFailure logs err and decides when to try again: at once after a
 // clean end, after a state change when the connection is not ready, and
-// after a backoff delay otherwise.
-func (s *Sender) afterFailure(err error, clean bool) {
+// after a backoff delay otherwise. newest tells that the failure concerns
+// the newest stream or an attempt to open one (not the late answer of a
+// stream already replaced), so that the next stream opened counts as a
+// reconnect.
+func (s *Sender) afterFailure(err error, clean, newest bool) {
 	s.stats.StreamFailures.Add(1)
 	s.stats.SetLastError(err)
+	if newest {
+		s.failedSince = true
+	}
 	s.cfg.Logf("Error while flushing: %v", err)
 	switch {
 	case s.conn.GetState() != connectivity.Ready:

@@ -312,3 +312,98 @@ func TestCleanEnd(t *testing.T) {
 }
 
 type backoffConfig = backoff.Config
+
+// TestSenderCountsReconnects: a stream opened after the newest stream
+// failed is a reconnect; the first stream, streams replacing a confirmed
+// one, and the stream already open when an older stream's answer turns
+// out to be a failure are not.
+func TestSenderCountsReconnects(t *testing.T) {
+	unavailable := status.Error(codes.Unavailable, "gone")
+	tests := []struct {
+		name           string
+		mk             func(n int) *fakeStream
+		envelopes      int
+		maxAttempts    int
+		maxUnconfirmed int
+		wantReconnects uint64
+		wantDelivered  uint64
+		wantBatches    uint64 // confirmed batches
+	}{
+		{"healthy", func(int) *fakeStream { return &fakeStream{} }, 95, 0, 0, 0, 95, 10},
+		{"first stream breaks while sending", func(n int) *fakeStream {
+			if n == 1 {
+				return &fakeStream{sendErr: unavailable}
+			}
+			return &fakeStream{}
+		}, 100, 0, 0, 1, 100, 10},
+		// The first stream is confirmed in the background after 5
+		// batches; its failed answer is handled when the second stream,
+		// already open, is closed in turn.
+		{"late answer of a replaced stream", func(n int) *fakeStream {
+			if n == 1 {
+				return &fakeStream{closeErr: unavailable}
+			}
+			return &fakeStream{}
+		}, 100, 0, 50, 0, 100, 10},
+		// Three batches, three attempts each, on nine streams that all
+		// break: every stream after the first is a reconnect.
+		{"every stream breaks", func(int) *fakeStream { return &fakeStream{sendErr: unavailable} }, 30, 3, 0, 8, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := &fakeConn{state: connectivity.Ready, mk: tc.mk}
+			buf := newBuf()
+			fill(t, buf, tc.envelopes)
+			var stats Stats
+			cfg := Config{MaxAttempts: tc.maxAttempts, MaxUnconfirmed: tc.maxUnconfirmed, Backoff: backoffFast()}
+			if err := runSender(t, conn, buf, &stats, cfg, 10*time.Millisecond, 10*time.Second); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			if failed := stats.StreamFailures.Load() > 0; failed != (tc.name != "healthy") {
+				t.Errorf("%d stream failures", stats.StreamFailures.Load())
+			}
+			if got := stats.Reconnects.Load(); got != tc.wantReconnects {
+				t.Errorf("Reconnects = %d, want %d (%d streams opened, %d failures)", got, tc.wantReconnects,
+					stats.StreamsOpened.Load(), stats.StreamFailures.Load())
+			}
+			if got := stats.Delivered.Load(); got != tc.wantDelivered {
+				t.Errorf("Delivered = %d, want %d", got, tc.wantDelivered)
+			}
+			if got := stats.BatchesDelivered.Load(); got != tc.wantBatches {
+				t.Errorf("BatchesDelivered = %d, want %d", got, tc.wantBatches)
+			}
+			if got := stats.Delivered.Load() + stats.Dropped(); got != uint64(tc.envelopes) {
+				t.Errorf("delivered + dropped = %d, want %d", got, tc.envelopes)
+			}
+		})
+	}
+}
+
+func TestStatsDropsAndEmitWaits(t *testing.T) {
+	var s Stats
+	s.DroppedFull.Add(1)
+	s.DroppedDown.Add(2)
+	s.EvictedDown.Add(3)
+	s.DroppedClosed.Add(4)
+	s.DroppedInvalid.Add(5)
+	s.DroppedGivenUp.Add(6)
+	s.DroppedUnsent.Add(7)
+	want := Drops{Full: 1, Down: 2, Evicted: 3, Closed: 4, Invalid: 5, GivenUp: 6, Unsent: 7}
+	if got := s.Drops(); got != want || got.Total() != 28 || s.Dropped() != 28 {
+		t.Errorf("Drops() = %+v (total %d), Dropped() = %d; want %+v, 28", got, got.Total(), s.Dropped(), want)
+	}
+	for _, d := range []time.Duration{3 * time.Millisecond, 10 * time.Millisecond, time.Millisecond, -time.Second} {
+		s.AddEmitWait(d)
+	}
+	if n, total, m := s.EmitWaits.Load(), s.EmitWaitNanos.Load(), s.EmitWaitMax.Load(); n != 4 || total != int64(14*time.Millisecond) || m != int64(10*time.Millisecond) {
+		t.Errorf("waits %d, total %v, max %v; want 4, 14ms, 10ms", n, time.Duration(total), time.Duration(m))
+	}
+	at0 := time.Now()
+	s.SetLastError(errors.New("older"))
+	s.SetLastError(errors.New("newest"))
+	s.SetLastError(nil) // ignored
+	at, err := s.LastError()
+	if err == nil || err.Error() != "newest" || at.Before(at0) {
+		t.Errorf("LastError = %v at %v", err, at)
+	}
+}
