@@ -108,7 +108,7 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
 		return 1
 	}
-	rep := startStats(sf, stderr, "emit", func(now time.Time) []statsField { return ingressStatsFields(ingressStats(client), now) })
+	rep := startStats(sf, stderr, "emit", func(now time.Time) []statsField { return ingressStatsFields(client.Stats(), now) })
 	return emitLoop(ctx, client, o, rep, stdout, stderr)
 }
 

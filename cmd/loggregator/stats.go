@@ -171,10 +171,12 @@ func ingressStatsFields(s loggregator.IngressClientStats, now time.Time) []stats
 		{"dropped", causes(d.Total(),
 			"buffer_full", d.BufferFull, "agent_unavailable", d.AgentUnavailable,
 			"after_close", d.AfterClose, "invalid", d.Invalid, "broken_stream", d.BrokenStream)},
+		uintField("evicted", s.Evicted),
 		uintField("batches", s.BatchesSent),
 		uintField("retried", s.BatchesRetried),
 		uintField("reconnects", s.Reconnects),
 		uintField("buffered", s.Buffered),
+		uintField("emit_waits", s.EmitWaits),
 		{"emit_wait", fmt.Sprintf("%s(max:%s)", s.EmitWaitTotal.Round(time.Microsecond), s.EmitWaitMax.Round(time.Microsecond))},
 		errorField(s.LastError, s.LastErrorTime, now),
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	loggregator "code.cloudfoundry.org/go-loggregator"
 	"code.cloudfoundry.org/go-loggregator/internal/devserver"
 )
 
@@ -96,9 +95,7 @@ func TestTailAndEmitStats(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("emit exit %d: %s %s", code, emitOut, emitErr)
 			}
-			if ingressStatsMerged() {
-				checkFields(t, exitLine(t, emitErr, "emit"), "accepted=4", "sent=4", "dropped=0", "buffered=0", "last_error=none")
-			}
+			checkFields(t, exitLine(t, emitErr, "emit"), "accepted=4", "sent=4", "dropped=0", "buffered=0", "last_error=none")
 			if code := <-done; code != 0 {
 				t.Fatalf("tail exit %d: %s", code, errb.String())
 			}
@@ -175,16 +172,7 @@ func TestEmitStatsPeriodic(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	sum := exitLine(t, errb.String(), "emit")
-	if ingressStatsMerged() && regexp.MustCompile(` accepted=0 `).MatchString(sum) || !strings.Contains(sum, " sent=") {
+	if regexp.MustCompile(` accepted=0 `).MatchString(sum) || !strings.Contains(sum, " sent=") {
 		t.Errorf("summary %q: want envelopes accepted and a sent count", sum)
 	}
-}
-
-// ingressStatsMerged reports whether IngressClient has a Stats method.
-// TODO(cmdstats): remove once IngressClient.Stats is merged into this branch.
-func ingressStatsMerged() bool {
-	_, ok := any((*loggregator.IngressClient)(nil)).(interface {
-		Stats() loggregator.IngressClientStats
-	})
-	return ok
 }

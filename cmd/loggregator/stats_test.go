@@ -39,9 +39,9 @@ func TestFormatStats(t *testing.T) {
 		{
 			name: "ingress",
 			fields: ingressStatsFields(loggregator.IngressClientStats{Accepted: 10, Sent: 8, BatchesSent: 2, BatchesRetried: 1, Reconnects: 1, Buffered: 1,
-				Dropped:       loggregator.IngressDrops{BufferFull: 1, AfterClose: 2},
-				EmitWaitTotal: 1500 * time.Microsecond, EmitWaitMax: time.Millisecond}, now),
-			want: "x stats (1.5s): accepted=10 sent=8 dropped=3(buffer_full:1,after_close:2) batches=2 retried=1 reconnects=1 buffered=1 emit_wait=1.5ms(max:1ms) last_error=none\n",
+				Dropped: loggregator.IngressDrops{BufferFull: 1, AgentUnavailable: 4, AfterClose: 2}, Evicted: 3,
+				EmitWaits: 2, EmitWaitTotal: 1500 * time.Microsecond, EmitWaitMax: time.Millisecond}, now),
+			want: "x stats (1.5s): accepted=10 sent=8 dropped=7(buffer_full:1,agent_unavailable:4,after_close:2) evicted=3 batches=2 retried=1 reconnects=1 buffered=1 emit_waits=2 emit_wait=1.5ms(max:1ms) last_error=none\n",
 		},
 	}
 	for _, tt := range tests {

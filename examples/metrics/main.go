@@ -109,13 +109,8 @@ func run(ctx context.Context, w io.Writer) (scrape, error) {
 	if err != nil {
 		return scrape{}, err
 	}
-	// TODO(cmdstats): register the emitter directly once IngressClient.Stats is merged.
-	if src, ok := any(emitter).(promcollector.IngressSource); ok {
-		if err := collector.AddIngressClient("emitter", src); err != nil {
-			return scrape{}, err
-		}
-	}
 	for _, err := range []error{
+		collector.AddIngressClient("emitter", emitter),
 		collector.AddEnvelopeStreamConnector("firehose", connector),
 		collector.AddRLPGatewayClient("gateway", gateway),
 	} {
