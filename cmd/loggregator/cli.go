@@ -21,6 +21,9 @@ Usage:
   loggregator emit    <log|counter|gauge|timer|event> [flags]   send envelopes to v2 ingress
   loggregator demo              start dev in-process, emit, tail back, print, exit
 
+dev, tail and emit take --stats: a line of the server's or the client's
+statistics on stderr every --stats-interval (default 5s) and once at exit.
+
 Run "loggregator <subcommand> --help" for the flags of each subcommand.
 `
 
