@@ -14,9 +14,9 @@ import (
 	"code.cloudfoundry.org/go-loggregator/testhelpers"
 )
 
-// refused returns the envelopes an IngressClient refused at Emit, never
+// refusedAtEmit returns the envelopes an IngressClient refused at Emit, never
 // accepting them.
-func refused(s loggregator.IngressClientStats) uint64 {
+func refusedAtEmit(s loggregator.IngressClientStats) uint64 {
 	return s.Dropped.Total() - s.Evicted - s.Dropped.BrokenStream
 }
 
@@ -35,8 +35,8 @@ func checkIdentities(t *testing.T, c *loggregator.IngressClient, emitted uint64)
 	if got := s.Sent + s.Dropped.Total(); got != emitted {
 		t.Errorf("Sent %d + Dropped %d = %d, emitted %d", s.Sent, s.Dropped.Total(), got, emitted)
 	}
-	if got := s.Accepted + refused(s); got != emitted {
-		t.Errorf("Accepted %d + refused %d = %d, emitted %d", s.Accepted, refused(s), got, emitted)
+	if got := s.Accepted + refusedAtEmit(s); got != emitted {
+		t.Errorf("Accepted %d + refused %d = %d, emitted %d", s.Accepted, refusedAtEmit(s), got, emitted)
 	}
 	if d := c.Dropped(); d != s.Dropped.Total() {
 		t.Errorf("Dropped() = %d, Stats().Dropped.Total() = %d", d, s.Dropped.Total())
@@ -134,8 +134,8 @@ func TestIngressClientStatsStalledServer(t *testing.T) {
 	t.Logf("stalled server, after %d emits: %+v", n, s)
 	// All Emit calls returned: what they refused and accepted is final,
 	// while the sender may still be counting later drops.
-	if got := s.Accepted + refused(s); got != n {
-		t.Errorf("Accepted %d + refused %d = %d, emitted %d", s.Accepted, refused(s), got, n)
+	if got := s.Accepted + refusedAtEmit(s); got != n {
+		t.Errorf("Accepted %d + refused %d = %d, emitted %d", s.Accepted, refusedAtEmit(s), got, n)
 	}
 	if s.Dropped.Total() < before || s.Dropped.Total() > after {
 		t.Errorf("Stats().Dropped.Total() = %d outside Dropped() before %d and after %d", s.Dropped.Total(), before, after)

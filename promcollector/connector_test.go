@@ -77,7 +77,7 @@ loggregator_egress_batches_received_total{client="nozzle"} %d
 # HELP loggregator_egress_envelopes_dropped_total Envelopes an EnvelopeStreamConnector's optional buffer dropped because the consumer did not keep up.
 # TYPE loggregator_egress_envelopes_dropped_total counter
 loggregator_egress_envelopes_dropped_total{client="nozzle"} 0
-# HELP loggregator_egress_reconnects_total Streams an EnvelopeStreamConnector reopened after an earlier one broke.
+# HELP loggregator_egress_reconnects_total Streams an EnvelopeStreamConnector opened after its first one ended, cleanly or not.
 # TYPE loggregator_egress_reconnects_total counter
 loggregator_egress_reconnects_total{client="nozzle"} 0
 `, received, len(sizes))

@@ -56,7 +56,7 @@ func TestCollectorWithRealIngressClient(t *testing.T) {
 		t.Fatalf("server received %d envelopes, want %d", received, n)
 	}
 	want := fmt.Sprintf(`
-# HELP loggregator_ingress_envelopes_sent_total Envelopes an IngressClient wrote to the agent's BatchSender stream without error.
+# HELP loggregator_ingress_envelopes_sent_total Envelopes an IngressClient sent and the agent confirmed (each counted once).
 # TYPE loggregator_ingress_envelopes_sent_total counter
 loggregator_ingress_envelopes_sent_total{client="emitter"} %d
 # HELP loggregator_ingress_envelopes_accepted_total Envelopes an IngressClient's Emit calls put into its buffer.

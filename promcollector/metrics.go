@@ -38,11 +38,11 @@ func newDescs(constLabels prometheus.Labels) descs {
 	}
 	d := descs{
 		ingAccepted:       nd("ingress", "envelopes_accepted_total", "Envelopes an IngressClient's Emit calls put into its buffer."),
-		ingSent:           nd("ingress", "envelopes_sent_total", "Envelopes an IngressClient wrote to the agent's BatchSender stream without error."),
+		ingSent:           nd("ingress", "envelopes_sent_total", "Envelopes an IngressClient sent and the agent confirmed (each counted once)."),
 		ingDropped:        nd("ingress", "envelopes_dropped_total", "Envelopes an IngressClient dropped, by cause.", causeLabel),
-		ingBatchesSent:    nd("ingress", "batches_sent_total", "Batches an IngressClient wrote to the stream without error."),
+		ingBatchesSent:    nd("ingress", "batches_sent_total", "Batches an IngressClient sent and the agent confirmed."),
 		ingBatchesRetried: nd("ingress", "batches_retried_total", "Failed batch sends an IngressClient tried again."),
-		ingReconnects:     nd("ingress", "reconnects_total", "BatchSender streams an IngressClient opened after an earlier one broke."),
+		ingReconnects:     nd("ingress", "reconnects_total", "BatchSender streams an IngressClient opened after a stream or the connection failed."),
 		ingBuffered:       nd("ingress", "buffered_envelopes", "Envelopes an IngressClient holds in its buffer now, including a batch in flight."),
 		ingWaitTotal:      nd("ingress", "emit_wait_seconds_total", "Time Emit calls spent waiting for room in a full buffer, summed over callers."),
 		ingWaitMax:        nd("ingress", "emit_wait_max_seconds", "Longest single wait of an Emit call for room in the buffer."),
@@ -51,7 +51,7 @@ func newDescs(constLabels prometheus.Labels) descs {
 		egEnvelopes:  nd("egress", "envelopes_received_total", "Envelopes an EnvelopeStreamConnector received over all its streams."),
 		egBatches:    nd("egress", "batches_received_total", "Batches an EnvelopeStreamConnector received over all its streams."),
 		egDropped:    nd("egress", "envelopes_dropped_total", "Envelopes an EnvelopeStreamConnector's optional buffer dropped because the consumer did not keep up."),
-		egReconnects: nd("egress", "reconnects_total", "Streams an EnvelopeStreamConnector reopened after an earlier one broke."),
+		egReconnects: nd("egress", "reconnects_total", "Streams an EnvelopeStreamConnector opened after its first one ended, cleanly or not."),
 		egLastError:  nd("egress", "last_error_timestamp_seconds", "Unix time of an EnvelopeStreamConnector's last stream error; 0 if none."),
 		egLag:        nd("egress", "lag_seconds", "Receive time minus envelope timestamp, for envelopes an EnvelopeStreamConnector received."),
 		egFuture:     nd("egress", "envelopes_future_timestamp_total", "Envelopes an EnvelopeStreamConnector received stamped later than their receipt (observed as zero lag)."),

@@ -162,6 +162,15 @@ func (p *PulseEmitter) run() {
 		case <-p.ctx.Done():
 			return
 		}
+		// A tick and Stop can be ready together; Stop wins, so nothing
+		// is emitted once Stop was called.
+		select {
+		case <-p.stop:
+			return
+		case <-p.ctx.Done():
+			return
+		default:
+		}
 		p.mu.Lock()
 		metrics := p.metrics[:len(p.metrics):len(p.metrics)]
 		p.mu.Unlock()

@@ -111,6 +111,15 @@ func (e *Emitter) RunContext(ctx context.Context) {
 	for {
 		select {
 		case <-tick:
+			// A tick and Stop can be ready together; Stop wins, so
+			// nothing is emitted once Stop was called.
+			select {
+			case <-e.stop:
+				return
+			case <-ctx.Done():
+				return
+			default:
+			}
 			e.emit(readStats())
 		case <-e.stop:
 			return
