@@ -84,24 +84,34 @@ func scenarioEgressRestart(ctx context.Context, e *env) result {
 
 	var b strings.Builder
 	pass := true
+	freshConnector := func(ctx context.Context) loggregator.EnvelopeStream {
+		c, err := e.newConnector(nil, nil)
+		if err != nil {
+			return func() []*loggregator_v2.Envelope { return nil }
+		}
+		return c.Stream(ctx, logRequest(sid))
+	}
+	freshGateway := func(ctx context.Context) loggregator.EnvelopeStream {
+		d, err := e.gatewayDoer(e.k.ca.caFile, userToken)
+		if err != nil {
+			return func() []*loggregator_v2.Envelope { return nil }
+		}
+		return e.newGatewayClient(d, nil, nil).Stream(ctx, logRequest(sid))
+	}
+	// Each watched consumer is compared with a fresh subscription along
+	// its own path: when the RLP restarts, the gateway forwards again
+	// only once its own gRPC connection to the RLP is back, so the
+	// gateway client's reference is a fresh gateway subscription.
 	for _, phase := range []struct {
-		srv      *server
-		watch    []egressProbe
-		newFresh func(context.Context) loggregator.EnvelopeStream
+		srv   *server
+		watch []egressProbe
+		fresh map[string]func(context.Context) loggregator.EnvelopeStream
 	}{
-		{e.c.rlp, []egressProbe{connector, connectorLogged, gateway}, func(ctx context.Context) loggregator.EnvelopeStream {
-			c, err := e.newConnector(nil, nil)
-			if err != nil {
-				return func() []*loggregator_v2.Envelope { return nil }
-			}
-			return c.Stream(ctx, logRequest(sid))
+		{e.c.rlp, []egressProbe{connector, connectorLogged, gateway}, map[string]func(context.Context) loggregator.EnvelopeStream{
+			connector.name: freshConnector, connectorLogged.name: freshConnector, gateway.name: freshGateway,
 		}},
-		{e.c.gateway, []egressProbe{gateway}, func(ctx context.Context) loggregator.EnvelopeStream {
-			d, err := e.gatewayDoer(e.k.ca.caFile, userToken)
-			if err != nil {
-				return func() []*loggregator_v2.Envelope { return nil }
-			}
-			return e.newGatewayClient(d, nil, nil).Stream(ctx, logRequest(sid))
+		{e.c.gateway, []egressProbe{gateway}, map[string]func(context.Context) loggregator.EnvelopeStream{
+			gateway.name: freshGateway,
 		}},
 	} {
 		if !sleepCtx(sctx, 2*time.Second) {
@@ -120,18 +130,33 @@ func scenarioEgressRestart(ctx context.Context, e *env) result {
 		for i, w := range phase.watch {
 			during[i] = w.requests() - before[i]
 		}
-		// Reference: a fresh subscription opened as soon as the server
-		// listens again shows when the server itself forwards.
-		refAt := time.Time{}
+		// Reference: fresh subscriptions opened as soon as the server
+		// listens again show when the servers themselves forward.
+		refAts := map[string]time.Time{}
 		if err := phase.srv.waitReady(sctx, 20*time.Second); err == nil {
-			refRec := newSeqRecorder()
-			refRec.register(s4Prefix, s4Max)
-			rctx, rcancel := context.WithCancel(sctx)
-			rdone := collect(phase.newFresh(rctx), refRec.add)
-			waitUntil(sctx, 20*time.Second, func() bool { return refRec.count() > 0 })
-			refAt = refRec.snapshot(s4Prefix).first
-			rcancel()
-			<-rdone
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			for name, fresh := range phase.fresh {
+				if name == connectorLogged.name {
+					continue // shares the connector's reference
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					refRec := newSeqRecorder()
+					refRec.register(s4Prefix, s4Max)
+					rctx, rcancel := context.WithCancel(sctx)
+					rdone := collect(fresh(rctx), refRec.add)
+					waitUntil(sctx, 20*time.Second, func() bool { return refRec.count() > 0 })
+					mu.Lock()
+					refAts[name] = refRec.snapshot(s4Prefix).first
+					mu.Unlock()
+					rcancel()
+					<-rdone
+				}()
+			}
+			wg.Wait()
+			refAts[connectorLogged.name] = refAts[connector.name]
 		}
 		waitUntil(sctx, 20*time.Second, func() bool {
 			for _, w := range phase.watch {
@@ -147,6 +172,7 @@ func scenarioEgressRestart(ctx context.Context, e *env) result {
 			first := s.firstArrivalAfter(started)
 			perSec := float64(during[i]) / down.Seconds()
 			lag := time.Duration(-1)
+			refAt := refAts[w.name]
 			if !first.IsZero() && !refAt.IsZero() {
 				lag = first.Sub(refAt)
 			}
