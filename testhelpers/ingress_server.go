@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"code.cloudfoundry.org/go-loggregator/internal/encode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
@@ -136,7 +136,7 @@ func NewIngressServer(certs *Certs, opts ...IngressServerOption) (*IngressServer
 func (s *IngressServer) serveLocked(lis net.Listener) {
 	opts := append([]grpc.ServerOption{
 		grpc.Creds(credentials.NewTLS(s.certs.ServerTLSConfig())),
-		grpc.ForceServerCodecV2(encode.Codec{}),
+		grpc.ForceServerCodecV2(protobin.Codec{}),
 		grpc.MaxRecvMsgSize(IngressMaxMessageSize),
 	}, s.cfg.serverOpts...)
 	srv := grpc.NewServer(opts...)
@@ -323,7 +323,7 @@ func (s *IngressServer) receive(rpc string, raw []byte, batch bool) error {
 	n := 1
 	switch {
 	case s.cfg.countOnly && batch:
-		c, err := encode.CountBatchEntries(raw)
+		c, err := protobin.CountBatchEntries(raw)
 		if err != nil {
 			return err
 		}
@@ -369,7 +369,7 @@ func (s *IngressServer) serveStream(stream grpc.ServerStream, rpc string, batch 
 	s.mu.Unlock()
 	gen := s.streamGen.Add(1)
 	ctx := stream.Context()
-	var raw encode.Raw
+	var raw protobin.Raw
 	for n := 0; ; n++ {
 		if !s.waitUnstalled(ctx) {
 			return ctx.Err()
@@ -405,7 +405,7 @@ func (s *IngressServer) send(ctx context.Context, dec func(any) error) (any, err
 	if !s.waitUnstalled(ctx) {
 		return nil, ctx.Err()
 	}
-	var raw encode.Raw
+	var raw protobin.Raw
 	if err := dec(&raw); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package decode
+package protobin
 
 import (
 	"errors"
@@ -29,12 +29,12 @@ const (
 	metricBytes   = 176 // one map[string]*GaugeValue entry with its GaugeValue
 )
 
-// Size estimates the heap bytes that e, decoded by this package from an
+// HeapSize estimates the heap bytes that e, decoded by this package from an
 // encoding of encodedLen bytes, keeps alive: its structs, maps and the
 // copies of its bytes. It is an upper bound for envelopes decoded by the
 // fast path, and for those decoded by proto.Unmarshal it adds the same
 // again, as proto.Unmarshal allocates each string and map separately.
-func Size(e *v2.Envelope, encodedLen int) int {
+func HeapSize(e *v2.Envelope, encodedLen int) int {
 	n := envelopeBytes + encodedLen
 	if l := e.GetLog(); l != nil {
 		n += len(l.Payload)
@@ -132,7 +132,7 @@ func (c *Chunker) Next(maxBytes int) ([]*v2.Envelope, int, error) {
 		}
 		c.off += n
 		c.left--
-		total += Size(e, len(m)) * (1 + fallback)
+		total += HeapSize(e, len(m)) * (1 + fallback)
 		envs = append(envs, e)
 		if total >= maxBytes {
 			break

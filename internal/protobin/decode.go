@@ -22,7 +22,7 @@
 // the envelopes of a message a few at a time instead, bounded by Size, an
 // estimate of the heap a decoded envelope keeps, so that a message of
 // millions of tiny envelopes never exists decoded all at once.
-package decode
+package protobin
 
 import (
 	"math"
@@ -44,15 +44,6 @@ func Batch(data []byte, b *v2.EnvelopeBatch) error {
 	return proto.Unmarshal(data, b)
 }
 
-// Wire tags (field number << 3 | wire type) the fast path accepts.
-const (
-	tagVarint  = uint64(protowire.VarintType)
-	tagFixed64 = uint64(protowire.Fixed64Type)
-	tagBytes   = uint64(protowire.BytesType)
-)
-
-func tag(num protowire.Number, typ uint64) uint64 { return uint64(num)<<3 | typ }
-
 // fastBatch decodes data into b and reports whether it could; on false, b
 // may hold partial results (the caller falls back to proto.Unmarshal,
 // which resets it).
@@ -61,7 +52,7 @@ func fastBatch(data []byte, b *v2.EnvelopeBatch) bool {
 	n := 0
 	for i := 0; i < len(data); {
 		t, l := protowire.ConsumeVarint(data[i:])
-		if l < 0 || t != tag(1, tagBytes) {
+		if l < 0 || t != BatchEntryTag {
 			return false
 		}
 		i += l

@@ -13,7 +13,7 @@
 //
 // The functions are safe for concurrent use as long as the envelope being
 // encoded is not modified at the same time.
-package encode
+package protobin
 
 import (
 	"errors"
@@ -196,9 +196,9 @@ func (z *sizer) envelopeSize(e *loggregator_v2.Envelope) int {
 	return n
 }
 
-// Size returns the encoded size of e (without a batch entry header), or an
+// EncodedSize returns the encoded size of e (without a batch entry header), or an
 // error when e is nil or holds invalid UTF-8.
-func Size(e *loggregator_v2.Envelope) (int, error) {
+func EncodedSize(e *loggregator_v2.Envelope) (int, error) {
 	if e == nil {
 		return 0, ErrNilEnvelope
 	}
@@ -213,7 +213,7 @@ func Size(e *loggregator_v2.Envelope) (int, error) {
 // AppendEnvelope appends the binary encoding of e to b. On error b is
 // returned unchanged.
 func AppendEnvelope(b []byte, e *loggregator_v2.Envelope) ([]byte, error) {
-	if _, err := Size(e); err != nil {
+	if _, err := EncodedSize(e); err != nil {
 		return b, err
 	}
 	return appendEnvelope(b, e), nil
@@ -223,7 +223,7 @@ func AppendEnvelope(b []byte, e *loggregator_v2.Envelope) ([]byte, error) {
 // tag, the length and the envelope. Concatenated entries are the complete
 // encoding of an EnvelopeBatch. On error b is returned unchanged.
 func AppendBatchEntry(b []byte, e *loggregator_v2.Envelope) ([]byte, error) {
-	n, err := Size(e)
+	n, err := EncodedSize(e)
 	if err != nil {
 		return b, err
 	}

@@ -1,18 +1,15 @@
-package encode_test
+package protobin_test
 
 import (
 	"bytes"
 	"math"
 	"testing"
 
-	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
-	"code.cloudfoundry.org/go-loggregator/internal/encode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // gen builds envelopes from a byte string, so that the fuzzer can explore
 // every field and payload kind.
@@ -137,7 +134,7 @@ func roundTrip(t *testing.T, e *loggregator_v2.Envelope) (*loggregator_v2.Envelo
 func checkEquivalent(t *testing.T, e *loggregator_v2.Envelope) {
 	t.Helper()
 	want, ok := roundTrip(t, e)
-	got, err := encode.AppendEnvelope([]byte("prefix"), e)
+	got, err := protobin.AppendEnvelope([]byte("prefix"), e)
 	if !ok {
 		if err == nil {
 			t.Fatalf("proto.Marshal refused %v, encoder accepted it", e)
@@ -154,7 +151,7 @@ func checkEquivalent(t *testing.T, e *loggregator_v2.Envelope) {
 		t.Fatalf("prefix lost")
 	}
 	body := got[len("prefix"):]
-	if n, _ := encode.Size(e); n != len(body) {
+	if n, _ := protobin.EncodedSize(e); n != len(body) {
 		t.Fatalf("Size = %d, wrote %d bytes", n, len(body))
 	}
 	var dec loggregator_v2.Envelope
@@ -168,11 +165,11 @@ func checkEquivalent(t *testing.T, e *loggregator_v2.Envelope) {
 	// Two batch entries make an EnvelopeBatch of two equal envelopes.
 	var batch []byte
 	for i := 0; i < 2; i++ {
-		if batch, err = encode.AppendBatchEntry(batch, e); err != nil {
+		if batch, err = protobin.AppendBatchEntry(batch, e); err != nil {
 			t.Fatalf("AppendBatchEntry: %v", err)
 		}
 	}
-	if n, err := encode.CountBatchEntries(batch); err != nil || n != 2 {
+	if n, err := protobin.CountBatchEntries(batch); err != nil || n != 2 {
 		t.Fatalf("CountBatchEntries = %d, %v; want 2", n, err)
 	}
 	var eb loggregator_v2.EnvelopeBatch
@@ -227,14 +224,14 @@ func TestUnknownFieldsKept(t *testing.T) {
 }
 
 func TestNilEnvelope(t *testing.T) {
-	if _, err := encode.AppendBatchEntry(nil, nil); err != encode.ErrNilEnvelope {
+	if _, err := protobin.AppendBatchEntry(nil, nil); err != protobin.ErrNilEnvelope {
 		t.Fatalf("err = %v, want ErrNilEnvelope", err)
 	}
 }
 
 func TestCountBatchEntriesMalformed(t *testing.T) {
 	for _, b := range [][]byte{{0x0a}, {0x0a, 0x05, 0x00}, {0x0b}, {0x09, 0x00}, {0xff}} {
-		if _, err := encode.CountBatchEntries(b); err == nil {
+		if _, err := protobin.CountBatchEntries(b); err == nil {
 			t.Errorf("CountBatchEntries(% x): no error", b)
 		}
 	}
@@ -261,7 +258,7 @@ func BenchmarkAppendBatchEntryLog(b *testing.B) {
 		b.ReportAllocs()
 		buf := make([]byte, 0, 4096)
 		for b.Loop() {
-			buf, _ = encode.AppendBatchEntry(buf[:0], e)
+			buf, _ = protobin.AppendBatchEntry(buf[:0], e)
 		}
 	})
 	b.Run("proto.Marshal", func(b *testing.B) {
