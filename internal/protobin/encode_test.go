@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
@@ -207,6 +208,15 @@ func TestEncoderMatchesProto(t *testing.T) {
 		{"invalid utf-8 tag", &loggregator_v2.Envelope{Tags: map[string]string{"k": "\xff"}}},
 		{"invalid utf-8 counter name", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Counter{Counter: &loggregator_v2.Counter{Name: "\xc3"}}}},
 		{"invalid utf-8 payload is fine", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{Payload: []byte{0xff}}}}},
+		{"invalid utf-8 gauge unit", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{Gauge: &loggregator_v2.Gauge{Metrics: map[string]*loggregator_v2.GaugeValue{"k": {Unit: "\xff"}}}}}},
+		{"invalid utf-8 deprecated text", &loggregator_v2.Envelope{DeprecatedTags: map[string]*loggregator_v2.Value{"k": {Data: &loggregator_v2.Value_Text{Text: "\xff"}}}}},
+		{"nil log", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Log{}}},
+		{"nil counter", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Counter{}}},
+		{"nil gauge", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{}}},
+		{"nil timer", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Timer{}}},
+		{"nil event", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Event{}}},
+		{"nil deprecated value", &loggregator_v2.Envelope{DeprecatedTags: map[string]*loggregator_v2.Value{"k": nil}}},
+		{"nil gauge value", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{Gauge: &loggregator_v2.Gauge{Metrics: map[string]*loggregator_v2.GaugeValue{"k": nil}}}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkEquivalent(t, tc.env) })
@@ -221,6 +231,42 @@ func TestUnknownFieldsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkEquivalent(t, &e)
+}
+
+// TestNestedUnknownFieldsKept gives every message of the schema a field
+// it lacks (99) and checks that the encoder keeps each one.
+func TestNestedUnknownFieldsKept(t *testing.T) {
+	unknown := protoreflect.RawFields{0x98, 0x06, 0x01} // field 99, varint 1
+	with := func(m proto.Message) proto.Message {
+		m.ProtoReflect().SetUnknown(unknown)
+		return m
+	}
+	cases := []struct {
+		name string
+		env  *loggregator_v2.Envelope
+	}{
+		{"log", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Log{Log: with(&loggregator_v2.Log{Payload: []byte("p")}).(*loggregator_v2.Log)}}},
+		{"counter", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Counter{Counter: with(&loggregator_v2.Counter{Name: "c"}).(*loggregator_v2.Counter)}}},
+		{"gauge", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{Gauge: with(&loggregator_v2.Gauge{}).(*loggregator_v2.Gauge)}}},
+		{"gauge value", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{Gauge: &loggregator_v2.Gauge{Metrics: map[string]*loggregator_v2.GaugeValue{
+			"k": with(&loggregator_v2.GaugeValue{Unit: "u", Value: 1}).(*loggregator_v2.GaugeValue)}}}}},
+		{"timer", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Timer{Timer: with(&loggregator_v2.Timer{Start: 1}).(*loggregator_v2.Timer)}}},
+		{"event", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Event{Event: with(&loggregator_v2.Event{Title: "t"}).(*loggregator_v2.Event)}}},
+		{"value", &loggregator_v2.Envelope{DeprecatedTags: map[string]*loggregator_v2.Value{
+			"k": with(&loggregator_v2.Value{Data: &loggregator_v2.Value_Integer{Integer: 2}}).(*loggregator_v2.Value)}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := protobin.AppendEnvelope(nil, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(b, unknown) {
+				t.Fatalf("encoding % x lost the unknown field", b)
+			}
+			checkEquivalent(t, tc.env)
+		})
+	}
 }
 
 func TestNilEnvelope(t *testing.T) {
