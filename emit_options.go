@@ -68,7 +68,11 @@ func edit(m proto.Message, v2 func(*loggregator_v2.Envelope), ed func(envelopeEd
 	}
 }
 
-// WithEnvelopeTag adds a tag to the envelope.
+// WithEnvelopeTag sets the tag name to value on the envelope, replacing a
+// tag of that name already present (an IngressClient tag from WithTag, or
+// one an earlier option set). It applies to every kind of envelope. With
+// the v1 client it sets a per-call tag, and that client's own tags are
+// applied afterwards and win.
 func WithEnvelopeTag(name, value string) func(proto.Message) {
 	return func(m proto.Message) {
 		edit(m, func(e *loggregator_v2.Envelope) {
@@ -79,13 +83,16 @@ func WithEnvelopeTag(name, value string) func(proto.Message) {
 	}
 }
 
-// WithEnvelopeTags adds tag information that can be text, integer, or decimal
-// to the envelope. WithEnvelopeTags expects a single call with a complete map
-// and will overwrite if called a second time.
+// WithEnvelopeTags sets every entry of tags as a tag on the envelope, as
+// WithEnvelopeTag does for one: an entry replaces a tag of the same name
+// already present, and tags under other names are kept. Several calls
+// therefore merge, and for a name set twice the later option wins. Values
+// are strings (nothing is written to deprecated_tags). A nil or empty map
+// changes nothing. It applies to every kind of envelope.
 //
-// Every entry of tags is written over the envelope's tags; entries already
-// present under other keys are kept, so a second call merges (as the
-// original did, despite the sentence above).
+// The original documentation said that a second call overwrites the first
+// and that values could be text, integer or decimal; its code merged
+// string tags, as this does.
 func WithEnvelopeTags(tags map[string]string) func(proto.Message) {
 	return func(m proto.Message) {
 		edit(m, func(e *loggregator_v2.Envelope) {
@@ -162,7 +169,7 @@ func WithGaugeSourceInfo(sourceID, instanceID string) EmitGaugeOption {
 //
 //	WithGaugeValue("cpu", 3.0, "percent")
 //
-// An number of calls to WithGaugeValue may be passed into EmitGauge. If there
+// Any number of calls to WithGaugeValue may be passed into EmitGauge. If there
 // are duplicate names in any of the options, i.e., "cpu" and "cpu", then the
 // last EmitGaugeOption will take precedence. It does nothing to envelopes
 // that do not carry a gauge.
@@ -203,7 +210,8 @@ func WithCounterSourceInfo(sourceID, instanceID string) EmitCounterOption {
 	return EmitCounterOption(withSourceInstance(sourceID, instanceID))
 }
 
-// WithDelta is an option that sets the delta for a counter.
+// WithDelta is an option that sets the delta for a counter. It does
+// nothing to envelopes that do not carry a counter.
 func WithDelta(d uint64) EmitCounterOption {
 	return func(m proto.Message) {
 		edit(m, func(e *loggregator_v2.Envelope) {
@@ -219,6 +227,7 @@ func WithDelta(d uint64) EmitCounterOption {
 // WithTotal is an option that sets the total for a counter.
 //
 // It also sets the delta to 0; a WithDelta after it sets the delta again.
+// It does nothing to envelopes that do not carry a counter.
 func WithTotal(t uint64) EmitCounterOption {
 	return func(m proto.Message) {
 		edit(m, func(e *loggregator_v2.Envelope) {

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"code.cloudfoundry.org/go-loggregator/internal/batch"
-	"code.cloudfoundry.org/go-loggregator/internal/encode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
@@ -101,7 +101,7 @@ func (c *IngressClient) enqueue(s *envSlot, e *loggregator_v2.Envelope) {
 		return
 	}
 	var err error
-	s.scratch, err = encode.AppendBatchEntry(s.scratch[:0], e)
+	s.scratch, err = protobin.AppendBatchEntry(s.scratch[:0], e)
 	if err != nil || len(s.scratch) > MaxIngressEnvelopeSize {
 		c.drop(&c.stats.DroppedInvalid, 1)
 		return

@@ -14,8 +14,11 @@
 //   - Certs, GenerateCerts, NewCerts, NewTempCerts: a throw-away CA with a
 //     server and a client certificate.
 //   - IngressServer: the agent's v2 ingress (Sender, BatchSender, Send),
-//     recording every envelope (or, with WithIngressCountOnly, only
-//     counting them), with switches to stall and restart.
+//     decoding and recording every envelope; with options only counting
+//     them (WithIngressCountOnly), decoding without recording
+//     (WithIngressDiscard), behaving like the agent's bounded queue
+//     (WithIngressAgentQueue) or ending streams early
+//     (WithIngressAbortAfter); with switches to stall, go down and restart.
 //   - EgressServer: the Reverse Log Proxy's v2 egress (BatchedReceiver,
 //     Receiver), streaming envelopes a test hands it, recording requests,
 //     and dropping or refusing streams on demand.

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"code.cloudfoundry.org/go-loggregator/internal/encode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
@@ -42,13 +42,23 @@ type IngressRecord struct {
 
 // IngressServer is an in-process Loggregator agent: a mutual-TLS gRPC
 // server on 127.0.0.1 implementing loggregator.v2.Ingress (Sender,
-// BatchSender and Send) that records every envelope it receives.
+// BatchSender and Send) that counts the envelopes it receives and, by
+// default, records them.
 //
-// By default it decodes every envelope, as the agent does, and answers a
-// closed stream with status OK. WithIngressCountOnly skips decoding (use
-// it only to measure a client in isolation); WithIngressAgentQueue adds the
-// agent's bounded queue, drain rate and start-up delay, and its
-// Unknown "EOF" answer; WithIngressAbortAfter ends streams early.
+// By default it decodes every envelope, as the agent does, records it
+// (Envelopes, Records) and answers a closed stream with status OK. Options
+// change that:
+//   - WithIngressCountOnly counts without decoding or recording; a figure
+//     measured against it is the client in isolation.
+//   - WithIngressDiscard decodes every envelope, as the agent does, but
+//     does not record it (load tests).
+//   - WithIngressAgentQueue adds the agent's bounded queue, drain rate and
+//     start-up delay (envelopes that find the queue full are dropped and
+//     counted in AgentDropped, not in Count), and its Unknown "EOF" answer.
+//   - WithIngressAbortAfter ends each BatchSender stream after n batches.
+//
+// At run time Stall, StallOpenStreams, Down, Up and Restart make it stop
+// reading or go away as a real agent can.
 //
 // Its methods are safe for concurrent use. Stop it when done.
 type IngressServer struct {
@@ -85,8 +95,11 @@ type ingressServerConfig struct {
 
 // WithIngressCountOnly makes the server count envelopes without decoding
 // or recording them: it counts the entries of each EnvelopeBatch on the
-// raw bytes. Count and WaitForCount work as usual; Envelopes and Records
-// stay empty. This keeps the server cheap in load tests.
+// raw bytes (a batch that is malformed at its top level ends the stream
+// with an error) and counts each Sender message as one envelope. Count
+// and WaitForCount work as usual; Envelopes and Records stay empty. The
+// server then costs far less than a real agent, so a figure measured
+// against it is the client in isolation.
 func WithIngressCountOnly() IngressServerOption {
 	return func(c *ingressServerConfig) { c.countOnly = true }
 }
@@ -136,7 +149,7 @@ func NewIngressServer(certs *Certs, opts ...IngressServerOption) (*IngressServer
 func (s *IngressServer) serveLocked(lis net.Listener) {
 	opts := append([]grpc.ServerOption{
 		grpc.Creds(credentials.NewTLS(s.certs.ServerTLSConfig())),
-		grpc.ForceServerCodecV2(encode.Codec{}),
+		grpc.ForceServerCodecV2(protobin.Codec{}),
 		grpc.MaxRecvMsgSize(IngressMaxMessageSize),
 	}, s.cfg.serverOpts...)
 	srv := grpc.NewServer(opts...)
@@ -155,8 +168,10 @@ func (s *IngressServer) serveLocked(lis net.Listener) {
 // Addr returns the server's address, host:port.
 func (s *IngressServer) Addr() string { return s.addr }
 
-// Envelopes returns a copy of the list of envelopes received so far, in
-// arrival order.
+// Envelopes returns a copy of the list of envelopes recorded so far, in
+// arrival order. It stays empty with WithIngressCountOnly or
+// WithIngressDiscard; in agent-like mode it holds only the envelopes the
+// queue admitted.
 func (s *IngressServer) Envelopes() []*loggregator_v2.Envelope {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -167,15 +182,16 @@ func (s *IngressServer) Envelopes() []*loggregator_v2.Envelope {
 	return out
 }
 
-// Records returns a copy of the list of envelopes received so far with the
-// RPC each came through.
+// Records returns a copy of the list of envelopes recorded so far (see
+// Envelopes) with the RPC each came through.
 func (s *IngressServer) Records() []IngressRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]IngressRecord(nil), s.records...)
 }
 
-// Count returns how many envelopes the server received (in both modes).
+// Count returns how many envelopes the server received, in every mode; in
+// agent-like mode only those its queue admitted (see AgentDropped).
 func (s *IngressServer) Count() int { return int(s.count.Load()) }
 
 // StreamCount returns how many Sender and BatchSender streams were opened.
@@ -185,15 +201,16 @@ func (s *IngressServer) StreamCount() int {
 	return s.streams
 }
 
-// WaitForEnvelopes waits until at least n envelopes were received and
-// returns them all, or returns the envelopes so far and ctx's error.
+// WaitForEnvelopes waits until Count reaches at least n and returns the
+// recorded envelopes (see Envelopes), or returns those so far and ctx's
+// error.
 func (s *IngressServer) WaitForEnvelopes(ctx context.Context, n int) ([]*loggregator_v2.Envelope, error) {
 	_, err := s.WaitForCount(ctx, n)
 	return s.Envelopes(), err
 }
 
-// WaitForCount waits until at least n envelopes were received and returns
-// the count, or returns the count so far and ctx's error.
+// WaitForCount waits until Count reaches at least n and returns it, or
+// returns the count so far and ctx's error.
 func (s *IngressServer) WaitForCount(ctx context.Context, n int) (int, error) {
 	for {
 		s.mu.Lock()
@@ -323,7 +340,7 @@ func (s *IngressServer) receive(rpc string, raw []byte, batch bool) error {
 	n := 1
 	switch {
 	case s.cfg.countOnly && batch:
-		c, err := encode.CountBatchEntries(raw)
+		c, err := protobin.CountBatchEntries(raw)
 		if err != nil {
 			return err
 		}
@@ -369,7 +386,7 @@ func (s *IngressServer) serveStream(stream grpc.ServerStream, rpc string, batch 
 	s.mu.Unlock()
 	gen := s.streamGen.Add(1)
 	ctx := stream.Context()
-	var raw encode.Raw
+	var raw protobin.Raw
 	for n := 0; ; n++ {
 		if !s.waitUnstalled(ctx) {
 			return ctx.Err()
@@ -405,7 +422,7 @@ func (s *IngressServer) send(ctx context.Context, dec func(any) error) (any, err
 	if !s.waitUnstalled(ctx) {
 		return nil, ctx.Err()
 	}
-	var raw encode.Raw
+	var raw protobin.Raw
 	if err := dec(&raw); err != nil {
 		return nil, err
 	}

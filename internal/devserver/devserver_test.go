@@ -83,6 +83,10 @@ type ingressPath struct {
 	send func(t *testing.T, s *devserver.Server)
 	// logs emits n logs from app-1 with payloads "0".."n-1".
 	logs func(t *testing.T, s *devserver.Server, n int)
+	// markers emits, after everything sent before through the same path,
+	// a log from app-1 with payload "marker", a counter "marker" from
+	// app-1 and a gauge with metric "marker" from app-2 (see isMarker).
+	markers func(t *testing.T, s *devserver.Server)
 }
 
 func v2Log(src, payload string, tags map[string]string) *loggregator_v2.Envelope {
@@ -113,6 +117,13 @@ var ingressPaths = []ingressPath{
 			}
 			sendV2(t, s, envs)
 		},
+		markers: func(t *testing.T, s *devserver.Server) {
+			sendV2(t, s, []*loggregator_v2.Envelope{
+				v2Log("app-1", "marker", nil),
+				{SourceId: "app-1", Message: &loggregator_v2.Envelope_Counter{Counter: &loggregator_v2.Counter{Name: "marker", Delta: 1}}},
+				{SourceId: "app-2", Message: &loggregator_v2.Envelope_Gauge{Gauge: &loggregator_v2.Gauge{Metrics: map[string]*loggregator_v2.GaugeValue{"marker": {Value: 1}}}}},
+			})
+		},
 	},
 	{
 		name: "v1 UDP",
@@ -134,11 +145,82 @@ var ingressPaths = []ingressPath{
 			}
 			sendV1(t, s, envs)
 		},
+		markers: func(t *testing.T, s *devserver.Server) {
+			sendV1(t, s, []*events.Envelope{
+				v1Log("app-1", "marker", nil),
+				{Origin: proto.String("app-1"), EventType: events.Envelope_CounterEvent.Enum(), Timestamp: proto.Int64(1),
+					CounterEvent: &events.CounterEvent{Name: proto.String("marker"), Delta: proto.Uint64(1), Total: proto.Uint64(1)}},
+				{Origin: proto.String("x"), EventType: events.Envelope_ValueMetric.Enum(), Timestamp: proto.Int64(1), Tags: map[string]string{"source_id": "app-2"},
+					ValueMetric: &events.ValueMetric{Name: proto.String("marker"), Value: proto.Float64(1), Unit: proto.String("u")}},
+			})
+		},
 	},
 }
 
-// settle waits briefly so that unexpected extra envelopes would show up.
-func settle() { time.Sleep(100 * time.Millisecond) }
+// isMarker reports whether e is one of the envelopes ingressPath.markers
+// sends.
+func isMarker(e *loggregator_v2.Envelope) bool {
+	_, gauge := e.GetGauge().GetMetrics()["marker"]
+	return string(e.GetLog().GetPayload()) == "marker" || e.GetCounter().GetName() == "marker" || gauge
+}
+
+// markers counts the marker envelopes c holds.
+func (c *collector) markers() int {
+	n := 0
+	for _, e := range c.Envelopes() {
+		if isMarker(e) {
+			n++
+		}
+	}
+	return n
+}
+
+// flush proves that nothing sent through in before it is still on its way
+// to the collectors, instead of waiting a while for stragglers. The server
+// hands a subscription its envelopes in the order they were published, and
+// a path delivers in the order it was given, so once a marker reached a
+// collector, everything sent before it has reached it too. flush sends
+// markers until every collector holds one (a shard group spreads them
+// over its members) and fails the test when ctx ends first.
+func flush(t *testing.T, ctx context.Context, s *devserver.Server, in ingressPath, cs ...*collector) {
+	t.Helper()
+	for {
+		missing := false
+		for _, c := range cs {
+			missing = missing || c.markers() == 0
+		}
+		if !missing {
+			return
+		}
+		sent := 0
+		for _, c := range cs {
+			sent += c.markers()
+		}
+		in.markers(t, s)
+		for got := sent; got == sent; {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("markers sent through %s did not arrive", in.name)
+			case <-time.After(2 * time.Millisecond):
+			}
+			got = 0
+			for _, c := range cs {
+				got += c.markers()
+			}
+		}
+	}
+}
+
+// withoutMarkers returns envs less the markers.
+func withoutMarkers(envs []*loggregator_v2.Envelope) []*loggregator_v2.Envelope {
+	var out []*loggregator_v2.Envelope
+	for _, e := range envs {
+		if !isMarker(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
 func TestEndToEndSelectorsAndTags(t *testing.T) {
 	for _, in := range ingressPaths {
@@ -153,18 +235,16 @@ func TestEndToEndSelectorsAndTags(t *testing.T) {
 				waitSubscribers(t, s, 3)
 
 				in.send(t, s)
-				if !logs.waitLen(ctx, 1) || !counters.waitLen(ctx, 1) {
-					t.Fatalf("timed out: %d logs, %d counters", logs.Len(), counters.Len())
+				flush(t, ctx, s, in, logs, counters, gauges)
+				logEnvs, counterEnvs, gaugeEnvs := withoutMarkers(logs.Envelopes()), withoutMarkers(counters.Envelopes()), withoutMarkers(gauges.Envelopes())
+				if len(logEnvs) != 1 || len(counterEnvs) != 1 || len(gaugeEnvs) != 0 {
+					t.Fatalf("got %d logs, %d counters, %d gauges; want 1, 1, 0", len(logEnvs), len(counterEnvs), len(gaugeEnvs))
 				}
-				settle()
-				if logs.Len() != 1 || counters.Len() != 1 || gauges.Len() != 0 {
-					t.Fatalf("got %d logs, %d counters, %d gauges; want 1, 1, 0", logs.Len(), counters.Len(), gauges.Len())
-				}
-				l := logs.Envelopes()[0]
+				l := logEnvs[0]
 				if l.GetSourceId() != "app-1" || string(l.GetLog().GetPayload()) != "hello" {
 					t.Errorf("log: %v", l)
 				}
-				c := counters.Envelopes()[0]
+				c := counterEnvs[0]
 				if c.GetSourceId() != "app-1" || c.GetCounter().GetName() != "c" {
 					t.Errorf("counter: %v", c)
 				}
@@ -197,15 +277,9 @@ func TestEndToEndShardSplitting(t *testing.T) {
 				waitSubscribers(t, s, 3)
 
 				in.logs(t, s, n)
-				for a.Len()+b.Len() < n || other.Len() < n {
-					if ctx.Err() != nil {
-						t.Fatalf("timed out: shard s got %d+%d, shard t %d of %d", a.Len(), b.Len(), other.Len(), n)
-					}
-					time.Sleep(2 * time.Millisecond)
-				}
-				settle()
+				flush(t, ctx, s, in, a, b, other)
 				seen := map[string]int{}
-				for _, e := range append(a.Envelopes(), b.Envelopes()...) {
+				for _, e := range withoutMarkers(append(a.Envelopes(), b.Envelopes()...)) {
 					seen[string(e.GetLog().GetPayload())]++
 				}
 				if len(seen) != n {
@@ -216,11 +290,11 @@ func TestEndToEndShardSplitting(t *testing.T) {
 						t.Errorf("shard s received %q %d times", p, c)
 					}
 				}
-				if a.Len() == 0 || b.Len() == 0 {
+				if len(withoutMarkers(a.Envelopes())) == 0 || len(withoutMarkers(b.Envelopes())) == 0 {
 					t.Errorf("no split: %d and %d", a.Len(), b.Len())
 				}
-				if other.Len() != n {
-					t.Errorf("shard t received %d, want %d", other.Len(), n)
+				if got := len(withoutMarkers(other.Envelopes())); got != n {
+					t.Errorf("shard t received %d, want %d", got, n)
 				}
 			})
 		}
@@ -235,12 +309,10 @@ func TestMixedEgressShareShard(t *testing.T) {
 	h := subscribe(t, ctx, s, egressPaths[2], sub{kinds: []string{"log"}, shardID: "s"})
 	waitSubscribers(t, s, 2)
 	ingressPaths[0].logs(t, s, 100)
-	for g.Len()+h.Len() < 100 && ctx.Err() == nil {
-		time.Sleep(2 * time.Millisecond)
-	}
-	settle()
-	if g.Len()+h.Len() != 100 || g.Len() == 0 || h.Len() == 0 {
-		t.Errorf("gRPC %d + gateway %d, want a split of 100", g.Len(), h.Len())
+	flush(t, ctx, s, ingressPaths[0], g, h)
+	gn, hn := len(withoutMarkers(g.Envelopes())), len(withoutMarkers(h.Envelopes()))
+	if gn+hn != 100 || gn == 0 || hn == 0 {
+		t.Errorf("gRPC %d + gateway %d, want a split of 100", gn, hn)
 	}
 }
 

@@ -16,7 +16,7 @@
 //
 // Decoding is bounded: each received message is kept undecoded (by the
 // Codec) and handed out in chunks of at most ChunkBytes of estimated
-// decoded size (decode.Size), and the next message is read only after the
+// decoded size (protobin.HeapSize), and the next message is read only after the
 // last chunk of the current one has been taken.
 //
 // Statistics: a Config's Recorder hears of every message received, every

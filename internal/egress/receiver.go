@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 
 	"code.cloudfoundry.org/go-loggregator/internal/backoff"
-	"code.cloudfoundry.org/go-loggregator/internal/decode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 	v2 "code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
@@ -28,7 +28,7 @@ type Config struct {
 	// HealthyAfter is how long a stream must have been open to count as
 	// healthy: the next attempt then starts at once and Backoff resets.
 	HealthyAfter time.Duration
-	// ChunkBytes is the estimated decoded size (decode.Size) at which a
+	// ChunkBytes is the estimated decoded size (protobin.HeapSize) at which a
 	// received batch is split.
 	ChunkBytes int
 	// Logger gets one line per failed attempt.
@@ -79,9 +79,9 @@ type Receiver struct {
 	young    int           // consecutive streams that ended before HealthyAfter
 
 	raw      RawBatch
-	chunker  *decode.Chunker // over raw, while it has envelopes left
-	received time.Time       // when raw was received
-	opens    int             // streams opened so far
+	chunker  *protobin.Chunker // over raw, while it has envelopes left
+	received time.Time         // when raw was received
+	opens    int               // streams opened so far
 }
 
 // New returns a Receiver for req on conn. It does no I/O.
@@ -142,7 +142,7 @@ func (r *Receiver) Next(ctx context.Context) ([]*v2.Envelope, int) {
 		}
 		r.received = time.Now()
 		r.cfg.Recorder.Batch()
-		r.chunker = decode.NewChunker(r.raw.Bytes())
+		r.chunker = protobin.NewChunker(r.raw.Bytes())
 	}
 	r.release()
 	return nil, 0

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 
-	"code.cloudfoundry.org/go-loggregator/internal/decode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 	v2 "code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 	"code.cloudfoundry.org/go-loggregator/testhelpers"
 )
@@ -126,7 +126,7 @@ func TestReceiverChunksLargeBatches(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	next, chunks := int64(0), 0
-	one := decode.Size(&v2.Envelope{Timestamp: 1}, 2)
+	one := protobin.HeapSize(&v2.Envelope{Timestamp: 1}, 2)
 	for next <= 10000 {
 		got, size := r.Next(ctx)
 		if got == nil {

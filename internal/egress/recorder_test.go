@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"code.cloudfoundry.org/go-loggregator/internal/decode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 	v2 "code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 	"code.cloudfoundry.org/go-loggregator/testhelpers"
 )
@@ -125,8 +125,8 @@ func TestRecorderMalformedBatch(t *testing.T) {
 		t.Fatalf("errors %v, want one per stream", rec.errs)
 	}
 	for i, err := range rec.errs {
-		if !errors.Is(err, decode.ErrMalformed) || !strings.Contains(err.Error(), "decoding batch") {
-			t.Fatalf("error %v, want a decoding error wrapping decode.ErrMalformed", err)
+		if !errors.Is(err, protobin.ErrMalformed) || !strings.Contains(err.Error(), "decoding batch") {
+			t.Fatalf("error %v, want a decoding error wrapping protobin.ErrMalformed", err)
 		}
 		if rec.errTimes[i].Before(before) || rec.errTimes[i].After(time.Now()) {
 			t.Fatalf("error time %v not after %v", rec.errTimes[i], before)

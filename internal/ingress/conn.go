@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 
-	"code.cloudfoundry.org/go-loggregator/internal/encode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
@@ -38,12 +38,12 @@ const batchSenderMethod = "/loggregator.v2.Ingress/BatchSender"
 var batchSenderDesc = grpc.StreamDesc{StreamName: "BatchSender", ClientStreams: true}
 
 // GRPCConn opens BatchSender streams on a gRPC connection, sending
-// pre-encoded batches (*encode.Raw) with encode.Codec.
+// pre-encoded batches (*protobin.Raw) with protobin.Codec.
 type GRPCConn struct{ *grpc.ClientConn }
 
 // NewStream implements Conn.
 func (c GRPCConn) NewStream(ctx context.Context) (Stream, error) {
-	return c.ClientConn.NewStream(ctx, &batchSenderDesc, batchSenderMethod, grpc.ForceCodecV2(encode.Codec{}))
+	return c.ClientConn.NewStream(ctx, &batchSenderDesc, batchSenderMethod, grpc.ForceCodecV2(protobin.Codec{}))
 }
 
 // cleanEnd reports whether err, the result of RecvMsg after CloseSend,

@@ -13,7 +13,7 @@ import (
 
 	"code.cloudfoundry.org/go-loggregator/internal/backoff"
 	"code.cloudfoundry.org/go-loggregator/internal/batch"
-	"code.cloudfoundry.org/go-loggregator/internal/encode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 )
 
 // Config configures a Sender. Zero durations and counts take the defaults
@@ -125,7 +125,7 @@ type Sender struct {
 	downSince   time.Time
 	wake        *time.Timer
 	wakeAt      time.Time
-	raw         encode.Raw
+	raw         protobin.Raw
 
 	confirming    bool // a closed stream's answer is awaited
 	confirmCancel context.CancelFunc

@@ -17,7 +17,7 @@ import (
 
 	"code.cloudfoundry.org/go-loggregator/internal/backoff"
 	"code.cloudfoundry.org/go-loggregator/internal/batch"
-	"code.cloudfoundry.org/go-loggregator/internal/encode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -74,7 +74,7 @@ func (s *fakeStream) SendMsg(m any) error {
 	if s.sendErr != nil {
 		return s.sendErr
 	}
-	n, err := encode.CountBatchEntries(m.(*encode.Raw).Bytes)
+	n, err := protobin.CountBatchEntries(m.(*protobin.Raw).Bytes)
 	if err != nil {
 		return err
 	}

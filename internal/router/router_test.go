@@ -309,11 +309,18 @@ func TestNextStopsOnContextAndClose(t *testing.T) {
 		t.Errorf("got %v, want deadline exceeded", err)
 	}
 	done := make(chan error, 1)
+	waiting := &doneWatch{Context: ctx(t), asked: make(chan struct{})}
 	go func() {
-		_, err := s.Next(ctx(t), nil, 0)
+		_, err := s.Next(waiting, nil, 0)
 		done <- err
 	}()
-	time.Sleep(10 * time.Millisecond)
+	// Next asks for Done only once it found nothing buffered and is about
+	// to block: Close must wake it.
+	select {
+	case <-waiting.asked:
+	case <-ctx(t).Done():
+		t.Fatal("Next never waited")
+	}
 	r.Close()
 	if err := <-done; !errors.Is(err, router.ErrClosed) {
 		t.Errorf("got %v, want ErrClosed", err)
@@ -325,6 +332,19 @@ func TestNextStopsOnContextAndClose(t *testing.T) {
 		t.Errorf("%d subscriptions left", r.Subscriptions())
 	}
 	r.Publish(logEnv("a")) // must not panic or block
+}
+
+// doneWatch is a context that closes asked the first time its Done
+// method is called.
+type doneWatch struct {
+	context.Context
+	once  sync.Once
+	asked chan struct{}
+}
+
+func (c *doneWatch) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.asked) })
+	return c.Context.Done()
 }
 
 func TestRouterConcurrentSafe(t *testing.T) {

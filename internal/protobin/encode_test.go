@@ -1,18 +1,16 @@
-package encode_test
+package protobin_test
 
 import (
 	"bytes"
 	"math"
 	"testing"
 
-	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"code.cloudfoundry.org/go-loggregator/internal/encode"
+	"code.cloudfoundry.org/go-loggregator/internal/protobin"
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // gen builds envelopes from a byte string, so that the fuzzer can explore
 // every field and payload kind.
@@ -137,7 +135,7 @@ func roundTrip(t *testing.T, e *loggregator_v2.Envelope) (*loggregator_v2.Envelo
 func checkEquivalent(t *testing.T, e *loggregator_v2.Envelope) {
 	t.Helper()
 	want, ok := roundTrip(t, e)
-	got, err := encode.AppendEnvelope([]byte("prefix"), e)
+	got, err := protobin.AppendEnvelope([]byte("prefix"), e)
 	if !ok {
 		if err == nil {
 			t.Fatalf("proto.Marshal refused %v, encoder accepted it", e)
@@ -154,7 +152,7 @@ func checkEquivalent(t *testing.T, e *loggregator_v2.Envelope) {
 		t.Fatalf("prefix lost")
 	}
 	body := got[len("prefix"):]
-	if n, _ := encode.Size(e); n != len(body) {
+	if n, _ := protobin.EncodedSize(e); n != len(body) {
 		t.Fatalf("Size = %d, wrote %d bytes", n, len(body))
 	}
 	var dec loggregator_v2.Envelope
@@ -168,11 +166,11 @@ func checkEquivalent(t *testing.T, e *loggregator_v2.Envelope) {
 	// Two batch entries make an EnvelopeBatch of two equal envelopes.
 	var batch []byte
 	for i := 0; i < 2; i++ {
-		if batch, err = encode.AppendBatchEntry(batch, e); err != nil {
+		if batch, err = protobin.AppendBatchEntry(batch, e); err != nil {
 			t.Fatalf("AppendBatchEntry: %v", err)
 		}
 	}
-	if n, err := encode.CountBatchEntries(batch); err != nil || n != 2 {
+	if n, err := protobin.CountBatchEntries(batch); err != nil || n != 2 {
 		t.Fatalf("CountBatchEntries = %d, %v; want 2", n, err)
 	}
 	var eb loggregator_v2.EnvelopeBatch
@@ -210,6 +208,15 @@ func TestEncoderMatchesProto(t *testing.T) {
 		{"invalid utf-8 tag", &loggregator_v2.Envelope{Tags: map[string]string{"k": "\xff"}}},
 		{"invalid utf-8 counter name", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Counter{Counter: &loggregator_v2.Counter{Name: "\xc3"}}}},
 		{"invalid utf-8 payload is fine", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{Payload: []byte{0xff}}}}},
+		{"invalid utf-8 gauge unit", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{Gauge: &loggregator_v2.Gauge{Metrics: map[string]*loggregator_v2.GaugeValue{"k": {Unit: "\xff"}}}}}},
+		{"invalid utf-8 deprecated text", &loggregator_v2.Envelope{DeprecatedTags: map[string]*loggregator_v2.Value{"k": {Data: &loggregator_v2.Value_Text{Text: "\xff"}}}}},
+		{"nil log", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Log{}}},
+		{"nil counter", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Counter{}}},
+		{"nil gauge", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{}}},
+		{"nil timer", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Timer{}}},
+		{"nil event", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Event{}}},
+		{"nil deprecated value", &loggregator_v2.Envelope{DeprecatedTags: map[string]*loggregator_v2.Value{"k": nil}}},
+		{"nil gauge value", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{Gauge: &loggregator_v2.Gauge{Metrics: map[string]*loggregator_v2.GaugeValue{"k": nil}}}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkEquivalent(t, tc.env) })
@@ -226,15 +233,51 @@ func TestUnknownFieldsKept(t *testing.T) {
 	checkEquivalent(t, &e)
 }
 
+// TestNestedUnknownFieldsKept gives every message of the schema a field
+// it lacks (99) and checks that the encoder keeps each one.
+func TestNestedUnknownFieldsKept(t *testing.T) {
+	unknown := protoreflect.RawFields{0x98, 0x06, 0x01} // field 99, varint 1
+	with := func(m proto.Message) proto.Message {
+		m.ProtoReflect().SetUnknown(unknown)
+		return m
+	}
+	cases := []struct {
+		name string
+		env  *loggregator_v2.Envelope
+	}{
+		{"log", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Log{Log: with(&loggregator_v2.Log{Payload: []byte("p")}).(*loggregator_v2.Log)}}},
+		{"counter", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Counter{Counter: with(&loggregator_v2.Counter{Name: "c"}).(*loggregator_v2.Counter)}}},
+		{"gauge", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{Gauge: with(&loggregator_v2.Gauge{}).(*loggregator_v2.Gauge)}}},
+		{"gauge value", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Gauge{Gauge: &loggregator_v2.Gauge{Metrics: map[string]*loggregator_v2.GaugeValue{
+			"k": with(&loggregator_v2.GaugeValue{Unit: "u", Value: 1}).(*loggregator_v2.GaugeValue)}}}}},
+		{"timer", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Timer{Timer: with(&loggregator_v2.Timer{Start: 1}).(*loggregator_v2.Timer)}}},
+		{"event", &loggregator_v2.Envelope{Message: &loggregator_v2.Envelope_Event{Event: with(&loggregator_v2.Event{Title: "t"}).(*loggregator_v2.Event)}}},
+		{"value", &loggregator_v2.Envelope{DeprecatedTags: map[string]*loggregator_v2.Value{
+			"k": with(&loggregator_v2.Value{Data: &loggregator_v2.Value_Integer{Integer: 2}}).(*loggregator_v2.Value)}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := protobin.AppendEnvelope(nil, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(b, unknown) {
+				t.Fatalf("encoding % x lost the unknown field", b)
+			}
+			checkEquivalent(t, tc.env)
+		})
+	}
+}
+
 func TestNilEnvelope(t *testing.T) {
-	if _, err := encode.AppendBatchEntry(nil, nil); err != encode.ErrNilEnvelope {
+	if _, err := protobin.AppendBatchEntry(nil, nil); err != protobin.ErrNilEnvelope {
 		t.Fatalf("err = %v, want ErrNilEnvelope", err)
 	}
 }
 
 func TestCountBatchEntriesMalformed(t *testing.T) {
 	for _, b := range [][]byte{{0x0a}, {0x0a, 0x05, 0x00}, {0x0b}, {0x09, 0x00}, {0xff}} {
-		if _, err := encode.CountBatchEntries(b); err == nil {
+		if _, err := protobin.CountBatchEntries(b); err == nil {
 			t.Errorf("CountBatchEntries(% x): no error", b)
 		}
 	}
@@ -261,7 +304,7 @@ func BenchmarkAppendBatchEntryLog(b *testing.B) {
 		b.ReportAllocs()
 		buf := make([]byte, 0, 4096)
 		for b.Loop() {
-			buf, _ = encode.AppendBatchEntry(buf[:0], e)
+			buf, _ = protobin.AppendBatchEntry(buf[:0], e)
 		}
 	})
 	b.Run("proto.Marshal", func(b *testing.B) {

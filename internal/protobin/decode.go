@@ -1,28 +1,9 @@
-// Package decode turns the binary encoding of a loggregator.v2
-// EnvelopeBatch into the generated Go structs faster than proto.Unmarshal,
-// whose table-driven decoding dominates the cost of consuming an egress
-// stream.
-//
-// Batch handles the encoding a Loggregator server produces: every known
-// field with its proper wire type, each oneof member and each map entry's
-// value message at most once. Anything else (unknown fields, wrong wire
-// types, repeated message fields that protobuf would merge, malformed
-// data) makes it fall back to proto.Unmarshal on the same bytes, so the
-// result, or the error, is always what proto.Unmarshal gives; a fuzz test
-// checks this.
-//
-// Nothing decoded refers to the input: every envelope gets its own copy
-// of its bytes. All string fields of one envelope share one allocation,
-// and the envelope struct shares one with its payload message, so keeping
-// any string of an envelope keeps that envelope's strings alive (never
-// more than the envelope's own size). The functions are safe for
-// concurrent use.
-//
-// Batch decodes a whole message at once. A Chunker (chunk.go) hands out
-// the envelopes of a message a few at a time instead, bounded by Size, an
-// estimate of the heap a decoded envelope keeps, so that a message of
-// millions of tiny envelopes never exists decoded all at once.
-package decode
+// This file owns the fast decoder: Batch, the field walk (scan) and the
+// decoding of one envelope, its payload message and its map entries into
+// the generated structs. Anything it does not handle goes to
+// proto.Unmarshal.
+
+package protobin
 
 import (
 	"math"
@@ -44,15 +25,6 @@ func Batch(data []byte, b *v2.EnvelopeBatch) error {
 	return proto.Unmarshal(data, b)
 }
 
-// Wire tags (field number << 3 | wire type) the fast path accepts.
-const (
-	tagVarint  = uint64(protowire.VarintType)
-	tagFixed64 = uint64(protowire.Fixed64Type)
-	tagBytes   = uint64(protowire.BytesType)
-)
-
-func tag(num protowire.Number, typ uint64) uint64 { return uint64(num)<<3 | typ }
-
 // fastBatch decodes data into b and reports whether it could; on false, b
 // may hold partial results (the caller falls back to proto.Unmarshal,
 // which resets it).
@@ -61,7 +33,7 @@ func fastBatch(data []byte, b *v2.EnvelopeBatch) bool {
 	n := 0
 	for i := 0; i < len(data); {
 		t, l := protowire.ConsumeVarint(data[i:])
-		if l < 0 || t != tag(1, tagBytes) {
+		if l < 0 || t != uint64(BatchEntryTag) {
 			return false
 		}
 		i += l
@@ -244,15 +216,13 @@ func envelope(b []byte) (*v2.Envelope, bool) {
 		case 1:
 			e.Timestamp = int64(v)
 		case 2:
-			if !utf8.Valid(b[start:end]) {
-				return false
-			}
-			e.SourceId = s[start:end]
+			var ok bool
+			e.SourceId, ok = text(b, s, start, end)
+			return ok
 		case 8:
-			if !utf8.Valid(b[start:end]) {
-				return false
-			}
-			e.InstanceId = s[start:end]
+			var ok bool
+			e.InstanceId, ok = text(b, s, start, end)
+			return ok
 		case 9:
 			k, val, ok := stringEntry(b, s, start, end)
 			if !ok {
@@ -279,12 +249,7 @@ func envelope(b []byte) (*v2.Envelope, bool) {
 	}
 	m := b[msgStart:msgEnd]
 	base := msgStart
-	str := func(start, end int) (string, bool) {
-		if !utf8.Valid(m[start:end]) {
-			return "", false
-		}
-		return s[base+start : base+end], true
-	}
+	str := func(start, end int) (string, bool) { return text(b, s, base+start, base+end) }
 	switch w := e.Message.(type) {
 	case *v2.Envelope_Log:
 		l := w.Log
@@ -307,38 +272,12 @@ func envelope(b []byte) (*v2.Envelope, bool) {
 		}
 	case *v2.Envelope_Counter:
 		c := w.Counter
-		ok = scan(m, func(num protowire.Number, typ protowire.Type, v uint64, start, end int) bool {
-			switch {
-			case num == 1 && typ == protowire.BytesType:
-				var ok bool
-				c.Name, ok = str(start, end)
-				return ok
-			case num == 2 && typ == protowire.VarintType:
-				c.Delta = v
-			case num == 3 && typ == protowire.VarintType:
-				c.Total = v
-			default:
-				return false
-			}
-			return true
-		})
+		c.Name, c.Delta, c.Total, ok = named(m, str)
 	case *v2.Envelope_Timer:
 		t := w.Timer
-		ok = scan(m, func(num protowire.Number, typ protowire.Type, v uint64, start, end int) bool {
-			switch {
-			case num == 1 && typ == protowire.BytesType:
-				var ok bool
-				t.Name, ok = str(start, end)
-				return ok
-			case num == 2 && typ == protowire.VarintType:
-				t.Start = int64(v)
-			case num == 3 && typ == protowire.VarintType:
-				t.Stop = int64(v)
-			default:
-				return false
-			}
-			return true
-		})
+		var start, stop uint64
+		t.Name, start, stop, ok = named(m, str)
+		t.Start, t.Stop = int64(start), int64(stop)
 	case *v2.Envelope_Event:
 		ev := w.Event
 		ok = scan(m, func(num protowire.Number, typ protowire.Type, _ uint64, start, end int) bool {
@@ -363,28 +302,67 @@ func envelope(b []byte) (*v2.Envelope, bool) {
 	return e, true
 }
 
-// stringEntry decodes a map<string, string> entry at b[start:end].
-func stringEntry(b []byte, s string, start, end int) (k, v string, ok bool) {
-	var seenK, seenV bool
-	ok = scan(b[start:end], func(num protowire.Number, typ protowire.Type, _ uint64, st, en int) bool {
-		if typ != protowire.BytesType || !utf8.Valid(b[start+st:start+en]) {
-			return false
-		}
-		switch num {
-		case 1:
-			if seenK {
-				return false
-			}
-			seenK, k = true, s[start+st:start+en]
-		case 2:
-			if seenV {
-				return false
-			}
-			seenV, v = true, s[start+st:start+en]
+// text returns b[start:end] as a string sharing s, the copy of b, and
+// false when it is not valid UTF-8 (which proto.Unmarshal rejects).
+func text(b []byte, s string, start, end int) (string, bool) {
+	if !utf8.Valid(b[start:end]) {
+		return "", false
+	}
+	return s[start:end], true
+}
+
+// named decodes the shape Counter and Timer share: a string at field 1
+// and varints at fields 2 and 3.
+func named(m []byte, str func(start, end int) (string, bool)) (name string, v2, v3 uint64, ok bool) {
+	ok = scan(m, func(num protowire.Number, typ protowire.Type, v uint64, start, end int) bool {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			var ok bool
+			name, ok = str(start, end)
+			return ok
+		case num == 2 && typ == protowire.VarintType:
+			v2 = v
+		case num == 3 && typ == protowire.VarintType:
+			v3 = v
 		default:
 			return false
 		}
 		return true
+	})
+	return name, v2, v3, ok
+}
+
+// entry decodes the map entry at b[start:end]: a string key at field 1
+// and a length-delimited value at field 2, whose range in b it hands to
+// val. A key or value seen twice is left to proto.Unmarshal.
+func entry(b []byte, s string, start, end int, val func(start, end int) bool) (k string, ok bool) {
+	var seenK, seenV bool
+	ok = scan(b[start:end], func(num protowire.Number, typ protowire.Type, _ uint64, st, en int) bool {
+		if typ != protowire.BytesType {
+			return false
+		}
+		st, en = start+st, start+en
+		switch {
+		case num == 1 && !seenK:
+			var ok bool
+			seenK = true
+			k, ok = text(b, s, st, en)
+			return ok
+		case num == 2 && !seenV:
+			seenV = true
+			return val(st, en)
+		}
+		return false
+	})
+	return k, ok
+}
+
+// stringEntry decodes a map<string, string> entry at b[start:end].
+func stringEntry(b []byte, s string, start, end int) (k, v string, ok bool) {
+	k, ok = entry(b, s, start, end, func(st, en int) bool {
+		var ok bool
+		v, ok = text(b, s, st, en)
+		return ok
 	})
 	return k, v, ok
 }
@@ -392,25 +370,11 @@ func stringEntry(b []byte, s string, start, end int) (k, v string, ok bool) {
 // deprecatedEntry decodes a map<string, Value> entry at b[start:end] into
 // m. Text values come from the texts slab, which it returns shortened.
 func deprecatedEntry(b []byte, s string, start, end int, m map[string]*v2.Value, texts []textValue) ([]textValue, bool) {
-	var k string
-	var seenK, seenV bool
 	var val *v2.Value
-	ok := scan(b[start:end], func(num protowire.Number, typ protowire.Type, _ uint64, st, en int) bool {
-		switch {
-		case num == 1 && typ == protowire.BytesType && !seenK:
-			if !utf8.Valid(b[start+st : start+en]) {
-				return false
-			}
-			seenK, k = true, s[start+st:start+en]
-		case num == 2 && typ == protowire.BytesType && !seenV:
-			seenV = true
-			var ok bool
-			val, texts, ok = value(b, s, start+st, start+en, texts)
-			return ok
-		default:
-			return false
-		}
-		return true
+	k, ok := entry(b, s, start, end, func(st, en int) bool {
+		var ok bool
+		val, texts, ok = value(b, s, st, en, texts)
+		return ok
 	})
 	if !ok {
 		return texts, false
@@ -429,10 +393,9 @@ func value(b []byte, s string, start, end int, texts []textValue) (*v2.Value, []
 	ok := scan(b[start:end], func(num protowire.Number, typ protowire.Type, v uint64, st, en int) bool {
 		switch {
 		case num == 1 && typ == protowire.BytesType:
-			if !utf8.Valid(b[start+st : start+en]) {
-				return false
-			}
-			data = s[start+st : start+en]
+			t, ok := text(b, s, start+st, start+en)
+			data = t
+			return ok
 		case num == 2 && typ == protowire.VarintType:
 			data = int64(v)
 		case num == 3 && typ == protowire.Fixed64Type:
@@ -479,39 +442,22 @@ func gauge(b []byte, s string, start, end int, g *v2.Gauge) bool {
 	g.Metrics = make(map[string]*v2.GaugeValue, n)
 	values := make([]v2.GaugeValue, n)
 	return scan(m, func(_ protowire.Number, _ protowire.Type, _ uint64, st, en int) bool {
-		es, ee := start+st, start+en
-		var k string
-		var seenK, seenV bool
 		gv := &values[0]
 		values = values[1:]
-		ok := scan(b[es:ee], func(num protowire.Number, typ protowire.Type, _ uint64, st, en int) bool {
-			switch {
-			case num == 1 && typ == protowire.BytesType && !seenK:
-				if !utf8.Valid(b[es+st : es+en]) {
+		k, ok := entry(b, s, start+st, start+en, func(vs, ve int) bool {
+			return scan(b[vs:ve], func(num protowire.Number, typ protowire.Type, v uint64, st, en int) bool {
+				switch {
+				case num == 1 && typ == protowire.BytesType:
+					var ok bool
+					gv.Unit, ok = text(b, s, vs+st, vs+en)
+					return ok
+				case num == 2 && typ == protowire.Fixed64Type:
+					gv.Value = math.Float64frombits(v)
+				default:
 					return false
 				}
-				seenK, k = true, s[es+st:es+en]
-			case num == 2 && typ == protowire.BytesType && !seenV:
-				seenV = true
-				vs, ve := es+st, es+en
-				return scan(b[vs:ve], func(num protowire.Number, typ protowire.Type, v uint64, st, en int) bool {
-					switch {
-					case num == 1 && typ == protowire.BytesType:
-						if !utf8.Valid(b[vs+st : vs+en]) {
-							return false
-						}
-						gv.Unit = s[vs+st : vs+en]
-					case num == 2 && typ == protowire.Fixed64Type:
-						gv.Value = math.Float64frombits(v)
-					default:
-						return false
-					}
-					return true
-				})
-			default:
-				return false
-			}
-			return true
+				return true
+			})
 		})
 		if ok {
 			g.Metrics[k] = gv

@@ -1,8 +1,10 @@
-package encode
+// This file owns the gRPC side: Raw, a message that is already encoded,
+// and Codec, which sends and receives it without decoding.
+
+package protobin
 
 import (
 	"errors"
-	"fmt"
 
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
@@ -28,7 +30,7 @@ var _ encoding.CodecV2 = Codec{}
 func protoCodec() (encoding.CodecV2, error) {
 	c := encoding.GetCodecV2("proto")
 	if c == nil {
-		return nil, errors.New("encode: no proto codec registered")
+		return nil, errors.New("protobin: no proto codec registered")
 	}
 	return c, nil
 }
@@ -39,7 +41,7 @@ func protoCodec() (encoding.CodecV2, error) {
 func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	if r, ok := v.(*Raw); ok {
 		if r == nil {
-			return nil, errors.New("encode: nil *Raw")
+			return nil, errors.New("protobin: nil *Raw")
 		}
 		return mem.BufferSlice{mem.Copy(r.Bytes, mem.DefaultBufferPool())}, nil
 	}
@@ -55,7 +57,7 @@ func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if r, ok := v.(*Raw); ok {
 		if r == nil {
-			return errors.New("encode: nil *Raw")
+			return errors.New("protobin: nil *Raw")
 		}
 		r.Bytes = r.Bytes[:0]
 		for _, b := range data {
@@ -72,60 +74,3 @@ func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 
 // Name returns "proto".
 func (Codec) Name() string { return "proto" }
-
-// CountBatchEntries counts the envelopes in the binary encoding of an
-// EnvelopeBatch without decoding them: the number of field-1 entries. It
-// skips fields of other numbers and returns an error for malformed input.
-func CountBatchEntries(b []byte) (int, error) {
-	n := 0
-	for len(b) > 0 {
-		key, k := consumeVarint(b)
-		if k == 0 {
-			return n, errors.New("encode: truncated field key")
-		}
-		b = b[k:]
-		switch key & 7 {
-		case wireVarint:
-			_, k = consumeVarint(b)
-			if k == 0 {
-				return n, errors.New("encode: truncated varint")
-			}
-			b = b[k:]
-		case wireFixed64:
-			if len(b) < 8 {
-				return n, errors.New("encode: truncated fixed64")
-			}
-			b = b[8:]
-		case 5: // fixed32
-			if len(b) < 4 {
-				return n, errors.New("encode: truncated fixed32")
-			}
-			b = b[4:]
-		case wireBytes:
-			l, k := consumeVarint(b)
-			if k == 0 || uint64(len(b)-k) < l {
-				return n, errors.New("encode: truncated length-delimited field")
-			}
-			b = b[k+int(l):]
-			if key>>3 == 1 {
-				n++
-			}
-		default:
-			return n, fmt.Errorf("encode: unsupported wire type %d", key&7)
-		}
-	}
-	return n, nil
-}
-
-// consumeVarint decodes a varint, returning the value and the number of
-// bytes read (0 when b is truncated or the varint is too long).
-func consumeVarint(b []byte) (uint64, int) {
-	var v uint64
-	for i := 0; i < len(b) && i < 10; i++ {
-		v |= uint64(b[i]&0x7f) << (7 * i)
-		if b[i] < 0x80 {
-			return v, i + 1
-		}
-	}
-	return 0, 0
-}

@@ -1,4 +1,4 @@
-package decode
+package protobin
 
 import (
 	"fmt"
@@ -125,7 +125,7 @@ func TestChunkerBoundsChunks(t *testing.T) {
 			break
 		}
 		got += len(envs)
-		perEnv := Size(envs[0], 0)
+		perEnv := HeapSize(envs[0], 0)
 		if size > maxBytes+perEnv || size != perEnv*len(envs) {
 			t.Fatalf("chunk of %d envelopes has size %d, bound %d", len(envs), size, maxBytes+perEnv)
 		}

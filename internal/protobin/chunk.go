@@ -1,25 +1,20 @@
-package decode
+// This file owns the bounded decoder: a Chunker hands out the envelopes
+// of one encoded EnvelopeBatch a few at a time, so that a message of
+// millions of tiny envelopes (4 MiB of empty envelopes decode to about
+// 240 MiB) never has to exist decoded all at once. HeapSize is its
+// measure.
+
+package protobin
 
 import (
-	"errors"
-
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	v2 "code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
-// This file is the bounded entry point: a Chunker hands out the envelopes
-// of one encoded EnvelopeBatch a few at a time, so that a message of
-// millions of tiny envelopes (4 MiB of empty envelopes decode to about
-// 240 MiB) never has to exist decoded all at once.
-
-// ErrMalformed is returned by Chunker.Next when the batch is not valid
-// protobuf wire data at its top level.
-var ErrMalformed = errors.New("malformed EnvelopeBatch")
-
 // Estimated heap bytes of the parts of a decoded envelope, each rounded up
-// generously; TestSizeBoundsHeap checks that Size is never below what the
+// generously; TestSizeBoundsHeap checks that HeapSize is never below what the
 // runtime actually allocates for the shapes a server can send.
 const (
 	envelopeBytes = 256 // envelope, oneof wrapper, payload message, slice slot
@@ -29,12 +24,12 @@ const (
 	metricBytes   = 176 // one map[string]*GaugeValue entry with its GaugeValue
 )
 
-// Size estimates the heap bytes that e, decoded by this package from an
-// encoding of encodedLen bytes, keeps alive: its structs, maps and the
+// HeapSize estimates the heap bytes that e, decoded by this package from
+// an encoding of encodedLen bytes, keeps alive: its structs, maps and the
 // copies of its bytes. It is an upper bound for envelopes decoded by the
 // fast path, and for those decoded by proto.Unmarshal it adds the same
 // again, as proto.Unmarshal allocates each string and map separately.
-func Size(e *v2.Envelope, encodedLen int) int {
+func HeapSize(e *v2.Envelope, encodedLen int) int {
 	n := envelopeBytes + encodedLen
 	if l := e.GetLog(); l != nil {
 		n += len(l.Payload)
@@ -68,25 +63,15 @@ type Chunker struct {
 // counts the envelopes in one cheap pass; errors are reported by Next once
 // it reaches them.
 func NewChunker(data []byte) *Chunker {
-	c := &Chunker{data: data}
-	for i := 0; i < len(data); {
-		num, typ, n := consumeField(data[i:])
-		if n < 0 {
-			break
-		}
-		if num == 1 && typ == protowire.BytesType {
-			c.left++
-		}
-		i += n
-	}
-	return c
+	n, _ := countEntries(data)
+	return &Chunker{data: data, left: n}
 }
 
 // Envelopes returns how many envelopes are left to decode (counted up to
 // the first malformed field, if any).
 func (c *Chunker) Envelopes() int { return c.left }
 
-// Next decodes envelopes until their total Size reaches maxBytes, or the
+// Next decodes envelopes until their total HeapSize reaches maxBytes, or the
 // batch ends, and returns them with that total. It decodes at least one
 // envelope when any is left, so a chunk exceeds maxBytes by at most one
 // envelope. At the end of the batch it returns nil, 0, nil. When the data
@@ -111,7 +96,7 @@ func (c *Chunker) Next(maxBytes int) ([]*v2.Envelope, int, error) {
 			c.err = ErrMalformed
 			return envs, total, c.err
 		}
-		if num != 1 || typ != protowire.BytesType {
+		if !isEntry(num, typ) {
 			c.off += n // unknown field: proto.Unmarshal keeps it aside
 			continue
 		}
@@ -132,7 +117,7 @@ func (c *Chunker) Next(maxBytes int) ([]*v2.Envelope, int, error) {
 		}
 		c.off += n
 		c.left--
-		total += Size(e, len(m)) * (1 + fallback)
+		total += HeapSize(e, len(m)) * (1 + fallback)
 		envs = append(envs, e)
 		if total >= maxBytes {
 			break
@@ -142,19 +127,4 @@ func (c *Chunker) Next(maxBytes int) ([]*v2.Envelope, int, error) {
 		return nil, 0, nil
 	}
 	return envs, total, nil
-}
-
-// consumeField parses one top-level field and returns its number, wire
-// type and total length, or a negative length when it is malformed the
-// way proto.Unmarshal rejects.
-func consumeField(b []byte) (protowire.Number, protowire.Type, int) {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 || num > protowire.MaxValidNumber {
-		return 0, 0, -1
-	}
-	m := protowire.ConsumeFieldValue(num, typ, b[n:])
-	if m < 0 {
-		return 0, 0, -1
-	}
-	return num, typ, n + m
 }
