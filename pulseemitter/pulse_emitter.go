@@ -1,6 +1,7 @@
 package pulseemitter
 
 import (
+	"code.cloudfoundry.org/go-loggregator/internal/ticker"
 	"context"
 	"sync"
 	"time"
@@ -59,7 +60,7 @@ type PulseEmitter struct {
 	interval  time.Duration
 	sourceID  string
 	ctx       context.Context
-	newTicker tickerFunc // time.NewTicker; tests drive ticks by hand
+	newTicker ticker.Func // time.NewTicker; tests drive ticks by hand
 
 	mu      sync.Mutex
 	metrics []emitter
@@ -79,7 +80,7 @@ type emitter interface {
 func New(c LogClient, opts ...PulseEmitterOption) *PulseEmitter {
 	p := &PulseEmitter{
 		client:    c,
-		newTicker: newTimeTicker,
+		newTicker: ticker.Real,
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -178,14 +179,4 @@ func (p *PulseEmitter) run() {
 			m.Emit(p.client)
 		}
 	}
-}
-
-// tickerFunc starts a ticker with interval d and returns its channel and
-// its stop function.
-type tickerFunc func(d time.Duration) (<-chan time.Time, func())
-
-// newTimeTicker is the tickerFunc of time.NewTicker.
-func newTimeTicker(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTicker(d)
-	return t.C, t.Stop
 }

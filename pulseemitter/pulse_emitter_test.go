@@ -1,6 +1,7 @@
 package pulseemitter_test
 
 import (
+	"code.cloudfoundry.org/go-loggregator/internal/ticker"
 	"context"
 	"math"
 	"sync"
@@ -151,16 +152,16 @@ func TestPulseEmitterPulses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newRecordingClient()
-			mt := newManualTicker()
-			p := pulseemitter.New(c, append(tc.opts, pulseemitter.WithTicker(mt.new))...)
+			mt := ticker.NewManual()
+			p := pulseemitter.New(c, append(tc.opts, pulseemitter.WithTicker(mt.New))...)
 			defer p.Stop()
 			perTick := tc.make(p)
-			if d := mt.waitStarted(t); d != interval {
+			if d := mt.WaitStarted(t); d != interval {
 				t.Errorf("ticker interval %v, want %v", d, interval)
 			}
 			want := 0
 			for _, envs := range perTick {
-				mt.tick(t)
+				mt.Tick(t)
 				for _, w := range envs {
 					checkEnvelope(t, c.next(t).env, w)
 				}
@@ -171,7 +172,7 @@ func TestPulseEmitterPulses(t *testing.T) {
 			if got := c.count(); got != want {
 				t.Errorf("%d emissions for %d ticks, want exactly %d", got, len(perTick), want)
 			}
-			if n := mt.startCount(); n != 1 {
+			if n := mt.Starts(); n != 1 {
 				t.Errorf("%d tickers started, want 1", n)
 			}
 		})
@@ -200,10 +201,10 @@ func TestPulseEmitterDefaultsAndStop(t *testing.T) {
 			t.Errorf("DefaultPulseInterval = %v", pulseemitter.DefaultPulseInterval)
 		}
 		for _, d := range []time.Duration{0, -time.Second} {
-			mt := newManualTicker()
-			p := pulseemitter.New(newRecordingClient(), pulseemitter.WithPulseInterval(d), pulseemitter.WithTicker(mt.new))
+			mt := ticker.NewManual()
+			p := pulseemitter.New(newRecordingClient(), pulseemitter.WithPulseInterval(d), pulseemitter.WithTicker(mt.New))
 			p.NewCounterMetric("x")
-			got := mt.waitStarted(t)
+			got := mt.WaitStarted(t)
 			p.Stop()
 			if got != pulseemitter.DefaultPulseInterval {
 				t.Errorf("WithPulseInterval(%v): ticker interval %v, want the default %v", d, got, pulseemitter.DefaultPulseInterval)
@@ -222,12 +223,12 @@ func TestPulseEmitterDefaultsAndStop(t *testing.T) {
 	})
 	t.Run("metrics created after Stop work but are not pulsed", func(t *testing.T) {
 		c := newRecordingClient()
-		mt := newManualTicker()
-		p := pulseemitter.New(c, pulseemitter.WithPulseInterval(time.Millisecond), pulseemitter.WithTicker(mt.new))
+		mt := ticker.NewManual()
+		p := pulseemitter.New(c, pulseemitter.WithPulseInterval(time.Millisecond), pulseemitter.WithTicker(mt.New))
 		p.Stop()
 		m := p.NewCounterMetric("late")
 		m.Increment(2)
-		if n := mt.startCount(); n != 0 {
+		if n := mt.Starts(); n != 0 {
 			t.Fatalf("a metric created after Stop started %d tickers", n)
 		}
 		goleak.VerifyNone(t)
@@ -241,14 +242,14 @@ func TestPulseEmitterDefaultsAndStop(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		c := newRecordingClient()
-		mt := newManualTicker()
-		p := pulseemitter.New(c, pulseemitter.WithContext(ctx), pulseemitter.WithTicker(mt.new))
+		mt := ticker.NewManual()
+		p := pulseemitter.New(c, pulseemitter.WithContext(ctx), pulseemitter.WithTicker(mt.New))
 		p.NewCounterMetric("x")
-		mt.waitStarted(t)
-		mt.tick(t)
+		mt.WaitStarted(t)
+		mt.Tick(t)
 		c.next(t)
 		cancel()
-		mt.waitStopped(t) // the pulse goroutine is returning
+		mt.WaitStopped(t) // the pulse goroutine is returning
 		goleak.VerifyNone(t)
 		if n := c.count(); n != 1 {
 			t.Errorf("%d emissions for one tick, want exactly 1", n)
@@ -256,12 +257,12 @@ func TestPulseEmitterDefaultsAndStop(t *testing.T) {
 		p.Stop() // still fine
 	})
 	t.Run("nil client", func(t *testing.T) {
-		mt := newManualTicker()
-		p := pulseemitter.New(nil, pulseemitter.WithTicker(mt.new))
+		mt := ticker.NewManual()
+		p := pulseemitter.New(nil, pulseemitter.WithTicker(mt.New))
 		p.NewCounterMetric("x").Increment(1)
 		p.NewGaugeMetric("y", "u").Set(1)
-		mt.tick(t)
-		mt.tick(t) // taken only after the first tick's emissions returned
+		mt.Tick(t)
+		mt.Tick(t) // taken only after the first tick's emissions returned
 		p.Stop()
 	})
 }

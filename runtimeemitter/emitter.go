@@ -1,6 +1,7 @@
 package runtimeemitter
 
 import (
+	"code.cloudfoundry.org/go-loggregator/internal/ticker"
 	"context"
 	"runtime"
 	"sync"
@@ -42,7 +43,7 @@ func WithInterval(d time.Duration) RuntimeEmitterOption {
 type Emitter struct {
 	interval  time.Duration
 	emit      func(stats)
-	newTicker tickerFunc // time.NewTicker; tests drive ticks by hand
+	newTicker ticker.Func // time.NewTicker; tests drive ticks by hand
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -82,7 +83,7 @@ func NewV1(sender V1Sender, opts ...RuntimeEmitterOption) *Emitter {
 }
 
 func newEmitter(emit func(stats), opts []RuntimeEmitterOption) *Emitter {
-	e := &Emitter{emit: emit, newTicker: newTimeTicker, stop: make(chan struct{})}
+	e := &Emitter{emit: emit, newTicker: ticker.Real, stop: make(chan struct{})}
 	for _, o := range opts {
 		if o != nil {
 			o(e)
@@ -162,14 +163,4 @@ func readStats() stats {
 		lastPause:  float64(m.PauseNs[(m.NumGC+255)%256]),
 		goroutines: float64(runtime.NumGoroutine()),
 	}
-}
-
-// tickerFunc starts a ticker with interval d and returns its channel and
-// its stop function.
-type tickerFunc func(d time.Duration) (<-chan time.Time, func())
-
-// newTimeTicker is the tickerFunc of time.NewTicker.
-func newTimeTicker(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTicker(d)
-	return t.C, t.Stop
 }

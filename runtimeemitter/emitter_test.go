@@ -1,6 +1,7 @@
 package runtimeemitter_test
 
 import (
+	"code.cloudfoundry.org/go-loggregator/internal/ticker"
 	"context"
 	"errors"
 	"math"
@@ -190,18 +191,18 @@ func TestEmitterEmits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			runtime.GC() // so that the last-pause statistic is set
 			r := newRecorder()
-			mt := newManualTicker()
-			e := tc.new(r, runtimeemitter.WithInterval(interval), runtimeemitter.WithTicker(mt.new))
+			mt := ticker.NewManual()
+			e := tc.new(r, runtimeemitter.WithInterval(interval), runtimeemitter.WithTicker(mt.New))
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
 				e.Run()
 			}()
-			if d := mt.waitStarted(t); d != interval {
+			if d := mt.WaitStarted(t); d != interval {
 				t.Errorf("ticker interval %v, want %v", d, interval)
 			}
 			for k := 1; k <= ticks; k++ {
-				mt.tick(t)
+				mt.Tick(t)
 				tk := r.next(t)
 				if tk.envelopes != tc.wantEnvelopes {
 					t.Errorf("emission %d took %d envelopes/calls, want %d", k, tk.envelopes, tc.wantEnvelopes)
@@ -214,10 +215,10 @@ func TestEmitterEmits(t *testing.T) {
 			if n := r.count(); n != ticks {
 				t.Errorf("%d emissions for %d ticks, want exactly %d", n, ticks, ticks)
 			}
-			if n := mt.startCount(); n != 1 {
+			if n := mt.Starts(); n != 1 {
 				t.Errorf("%d tickers started, want 1", n)
 			}
-			mt.waitStopped(t) // Run stopped its ticker
+			mt.WaitStopped(t) // Run stopped its ticker
 		})
 	}
 }
@@ -253,13 +254,13 @@ func TestEmitterStop(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		run  func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *manualTicker)
+		run  func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *ticker.Manual)
 		// emissions is the exact number of emissions the case makes.
 		emissions int
 	}{
 		{
 			name: "Stop before Run makes Run return at once",
-			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *manualTicker) {
+			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *ticker.Manual) {
 				e.Stop()
 				e.Stop()
 				e.Run()
@@ -267,12 +268,12 @@ func TestEmitterStop(t *testing.T) {
 		},
 		{
 			name: "Stop ends several Run calls",
-			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *manualTicker) {
+			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *ticker.Manual) {
 				done1, done2 := make(chan struct{}), make(chan struct{})
 				go func() { defer close(done1); e.Run() }()
 				go func() { defer close(done2); e.Run() }()
-				mt.waitStarted(t) // both Run calls are in their loops
-				mt.waitStarted(t)
+				mt.WaitStarted(t) // both Run calls are in their loops
+				mt.WaitStarted(t)
 				e.Stop()
 				wait(t, done1)
 				wait(t, done2)
@@ -280,11 +281,11 @@ func TestEmitterStop(t *testing.T) {
 		},
 		{
 			name: "RunContext returns when its context is done",
-			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *manualTicker) {
+			run: func(t *testing.T, e *runtimeemitter.Emitter, r *recorder, mt *ticker.Manual) {
 				rctx, rcancel := context.WithCancel(ctx)
 				done := make(chan struct{})
 				go func() { defer close(done); e.RunContext(rctx) }()
-				mt.tick(t)
+				mt.Tick(t)
 				r.next(t)
 				rcancel()
 				wait(t, done)
@@ -296,8 +297,8 @@ func TestEmitterStop(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRecorder()
-			mt := newManualTicker()
-			e := runtimeemitter.New(v2Sender{r}, runtimeemitter.WithInterval(5*time.Millisecond), runtimeemitter.WithTicker(mt.new))
+			mt := ticker.NewManual()
+			e := runtimeemitter.New(v2Sender{r}, runtimeemitter.WithInterval(5*time.Millisecond), runtimeemitter.WithTicker(mt.New))
 			tc.run(t, e, r, mt)
 			goleak.VerifyNone(t)
 			if n := r.count(); n != tc.emissions {
@@ -313,11 +314,11 @@ func TestDefaultInterval(t *testing.T) {
 	}
 	for _, d := range []time.Duration{0, -time.Second} {
 		r := newRecorder()
-		mt := newManualTicker()
-		e := runtimeemitter.New(v2Sender{r}, runtimeemitter.WithInterval(d), runtimeemitter.WithTicker(mt.new))
+		mt := ticker.NewManual()
+		e := runtimeemitter.New(v2Sender{r}, runtimeemitter.WithInterval(d), runtimeemitter.WithTicker(mt.New))
 		done := make(chan struct{})
 		go func() { defer close(done); e.Run() }()
-		got := mt.waitStarted(t)
+		got := mt.WaitStarted(t)
 		e.Stop()
 		<-done
 		if got != runtimeemitter.DefaultInterval {
@@ -335,12 +336,12 @@ func TestNilSenders(t *testing.T) {
 			return runtimeemitter.NewV1(nil, opts...)
 		},
 	} {
-		mt := newManualTicker()
-		e := newEmitter(runtimeemitter.WithTicker(mt.new))
+		mt := ticker.NewManual()
+		e := newEmitter(runtimeemitter.WithTicker(mt.New))
 		done := make(chan struct{})
 		go func() { defer close(done); e.Run() }()
-		mt.tick(t)
-		mt.tick(t) // taken only after the first tick's emission returned
+		mt.Tick(t)
+		mt.Tick(t) // taken only after the first tick's emission returned
 		e.Stop()
 		<-done
 	}
