@@ -71,7 +71,10 @@ current_job=""
 
 cleanup() {
 	local rc=$?
-	trap - EXIT INT TERM
+	# A second Ctrl-C must not cut the clean-up short: ignore INT and TERM
+	# until every recorded process is stopped and the directory removed.
+	trap - EXIT
+	trap '' INT TERM
 	if [[ -n "${current_job}" ]]; then
 		kill -TERM "${current_job}" 2>/dev/null || true
 		local i
@@ -87,7 +90,7 @@ cleanup() {
 	if [[ -n "${INTEROP_KEEP:-}" ]]; then
 		echo "interop: kept ${work}"
 	else
-		rm -rf "${work}"
+		rm -rf "${work}" || rm -rf "${work}" # a dying server may still write a log line
 	fi
 	exit "${rc}"
 }
