@@ -508,6 +508,12 @@ func TestRLPGatewayClientStatsConcurrentSafe(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatalf("received %d of %d envelopes", received.Load(), envelopes)
 	}
+	// A malformed frame read by one stream may still be in hand when the
+	// other stream has delivered the last envelope.
+	waitFor(ctx, t, func() bool {
+		s := c.Stats()
+		return s.Skipped.Malformed == malformed && s.Events == envelopes+malformed
+	})
 	s := c.Stats()
 	scancel()
 	wg.Wait()
