@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"slices"
-
 	"testing"
 	"time"
 
@@ -16,47 +14,10 @@ import (
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
-// benchStream builds SSE bytes as a gateway sends them: frames of 10
-// envelopes (logs, counters and gauges with typical tags), protojson with
-// unpopulated fields emitted.
+// benchStream builds SSE bytes as a gateway sends them (see
+// GatewayBenchStream), with increasing timestamps and no heartbeats.
 func benchStream(b *testing.B, frames int) ([]byte, int) {
-	b.Helper()
-	var buf bytes.Buffer
-	n := 0
-	for f := 0; f < frames; f++ {
-		var batch loggregator_v2.EnvelopeBatch
-		for i := 0; i < 10; i++ {
-			n++
-			e := &loggregator_v2.Envelope{
-				Timestamp:  int64(1700000000000000000 + n),
-				SourceId:   "11111111-2222-3333-4444-555555555555",
-				InstanceId: fmt.Sprint(i % 3),
-				Tags: map[string]string{
-					"source_type": "APP/PROC/WEB", "deployment": "cf", "job": "diego-cell",
-					"index": "0", "ip": "10.0.0.1", "origin": "rep",
-				},
-			}
-			switch i % 5 {
-			case 0, 1, 2:
-				e.Message = &loggregator_v2.Envelope_Log{Log: &loggregator_v2.Log{Payload: []byte(fmt.Sprintf("GET /v2/apps/%d 200 OK in 12ms", n))}}
-			case 3:
-				e.Message = &loggregator_v2.Envelope_Counter{Counter: &loggregator_v2.Counter{Name: "requests", Delta: 1, Total: uint64(n)}}
-			case 4:
-				e.Message = &loggregator_v2.Envelope_Gauge{Gauge: &loggregator_v2.Gauge{Metrics: map[string]*loggregator_v2.GaugeValue{
-					"cpu": {Unit: "percentage", Value: 12.5}, "memory": {Unit: "bytes", Value: 1048576},
-				}}}
-			}
-			batch.Batch = append(batch.Batch, e)
-		}
-		js, err := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(&batch)
-		if err != nil {
-			b.Fatal(err)
-		}
-		buf.WriteString("data: ")
-		buf.Write(js)
-		buf.WriteString("\n\n")
-	}
-	return buf.Bytes(), n
+	return loggregator.GatewayBenchStream(b, frames, func(n int) int64 { return 1700000000000000000 + int64(n) }, 0)
 }
 
 // BenchmarkRLPGatewayThroughput compares, over the same SSE bytes, the

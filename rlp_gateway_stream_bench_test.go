@@ -12,20 +12,22 @@ import (
 	"code.cloudfoundry.org/go-loggregator/rpc/loggregator_v2"
 )
 
-// gatewayBenchBytes builds an event stream of frames of 10 envelopes
-// (logs, counters and gauges with typical tags) as the gateway writes
-// them, and returns it with its number of envelopes.
-func gatewayBenchBytes(b *testing.B, frames int) ([]byte, int) {
+// GatewayBenchStream builds an event stream of frames of 10 envelopes
+// (logs, counters and gauges with typical tags) as the gateway writes them:
+// protojson with unpopulated fields emitted, a heartbeat after every
+// heartbeatEvery frames (none if 0). Envelope n (from 1) gets timestamp
+// stamp(n). It returns the bytes and the number of envelopes. It is
+// exported to the package's external benchmarks, in tests only.
+func GatewayBenchStream(b *testing.B, frames int, stamp func(n int) int64, heartbeatEvery int) ([]byte, int) {
 	b.Helper()
 	var buf bytes.Buffer
 	n := 0
-	now := time.Now().UnixNano()
 	for f := 0; f < frames; f++ {
 		var batch loggregator_v2.EnvelopeBatch
 		for i := 0; i < 10; i++ {
 			n++
 			e := &loggregator_v2.Envelope{
-				Timestamp:  now - int64(n)*int64(time.Millisecond),
+				Timestamp:  stamp(n),
 				SourceId:   "11111111-2222-3333-4444-555555555555",
 				InstanceId: fmt.Sprint(i % 3),
 				Tags: map[string]string{
@@ -52,7 +54,7 @@ func gatewayBenchBytes(b *testing.B, frames int) ([]byte, int) {
 		buf.WriteString("data: ")
 		buf.Write(js)
 		buf.WriteString("\n\n")
-		if f%10 == 9 {
+		if heartbeatEvery > 0 && f%heartbeatEvery == heartbeatEvery-1 {
 			buf.WriteString("event: heartbeat\ndata: 1700000000\n\n")
 		}
 	}
@@ -67,7 +69,8 @@ func gatewayBenchBytes(b *testing.B, frames int) ([]byte, int) {
 // allocations are deterministic, so it shows any allocation added to the
 // per-event path.
 func BenchmarkRLPGatewayReadDecode(b *testing.B) {
-	raw, n := gatewayBenchBytes(b, 200)
+	now := time.Now().UnixNano()
+	raw, n := GatewayBenchStream(b, 200, func(n int) int64 { return now - int64(n)*int64(time.Millisecond) }, 10)
 	c := NewRLPGatewayClient("http://127.0.0.1:1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
