@@ -84,6 +84,29 @@ func mustCollect(ctx context.Context, t *testing.T, stream loggregator.EnvelopeS
 
 // quietGateway is a gateway that writes only what a test queues: no
 // heartbeats, no stream timeout.
+// reconnectAfter streams one envelope from a quiet gateway, ends that
+// stream with end, waits for the client's second request and streams a
+// second envelope on it. It returns the server, the client and both frames.
+func reconnectAfter(ctx context.Context, t *testing.T, end func(*testhelpers.GatewayServer)) (*testhelpers.GatewayServer, *loggregator.RLPGatewayClient, []byte, []byte) {
+	t.Helper()
+	srv := quietGateway(t)
+	c, stream := gatewayStatsClient(ctx, t, srv.URL(), httpClient(t, srv))
+	first, second := dataFrame(t, seqEnvelope(1)), dataFrame(t, seqEnvelope(2))
+	if err := srv.SendRaw(first); err != nil {
+		t.Fatal(err)
+	}
+	mustCollect(ctx, t, stream, 1)
+	end(srv)
+	// Queue the next frame only once the client has given up the ended
+	// stream, so that it cannot go to that one.
+	waitFor(ctx, t, func() bool { return c.Stats().Requests == 2 })
+	if err := srv.SendRaw(second); err != nil {
+		t.Fatal(err)
+	}
+	mustCollect(ctx, t, stream, 1)
+	return srv, c, first, second
+}
+
 func quietGateway(t *testing.T) *testhelpers.GatewayServer {
 	return newGateway(t, testhelpers.WithGatewayHeartbeat(-1), testhelpers.WithGatewayStreamTimeout(-1))
 }
@@ -279,21 +302,7 @@ func TestRLPGatewayClientStats(t *testing.T) {
 			}
 		}},
 		{"dropped connection", func(ctx context.Context, t *testing.T) statsRun {
-			srv := quietGateway(t)
-			c, stream := gatewayStatsClient(ctx, t, srv.URL(), httpClient(t, srv))
-			first, second := dataFrame(t, seqEnvelope(1)), dataFrame(t, seqEnvelope(2))
-			if err := srv.SendRaw(first); err != nil {
-				t.Fatal(err)
-			}
-			mustCollect(ctx, t, stream, 1)
-			srv.DropConnections()
-			// Queue the next frame only once the client has given up
-			// the dropped stream, so that it cannot go to that one.
-			waitFor(ctx, t, func() bool { return c.Stats().Requests == 2 })
-			if err := srv.SendRaw(second); err != nil {
-				t.Fatal(err)
-			}
-			mustCollect(ctx, t, stream, 1)
+			srv, c, first, second := reconnectAfter(ctx, t, (*testhelpers.GatewayServer).DropConnections)
 			return statsRun{
 				got: c.Stats(), skippedEvents: c.SkippedEvents(),
 				want: loggregator.RLPGatewayStats{
@@ -306,19 +315,7 @@ func TestRLPGatewayClientStats(t *testing.T) {
 			}
 		}},
 		{"closing event", func(ctx context.Context, t *testing.T) statsRun {
-			srv := quietGateway(t)
-			c, stream := gatewayStatsClient(ctx, t, srv.URL(), httpClient(t, srv))
-			first, second := dataFrame(t, seqEnvelope(1)), dataFrame(t, seqEnvelope(2))
-			if err := srv.SendRaw(first); err != nil {
-				t.Fatal(err)
-			}
-			mustCollect(ctx, t, stream, 1)
-			srv.SendClosing()
-			waitFor(ctx, t, func() bool { return c.Stats().Requests == 2 })
-			if err := srv.SendRaw(second); err != nil {
-				t.Fatal(err)
-			}
-			mustCollect(ctx, t, stream, 1)
+			srv, c, first, second := reconnectAfter(ctx, t, (*testhelpers.GatewayServer).SendClosing)
 			return statsRun{
 				got: c.Stats(), skippedEvents: c.SkippedEvents(),
 				want: loggregator.RLPGatewayStats{
@@ -331,19 +328,7 @@ func TestRLPGatewayClientStats(t *testing.T) {
 			}
 		}},
 		{"clean end of body", func(ctx context.Context, t *testing.T) statsRun {
-			srv := quietGateway(t)
-			c, stream := gatewayStatsClient(ctx, t, srv.URL(), httpClient(t, srv))
-			first, second := dataFrame(t, seqEnvelope(1)), dataFrame(t, seqEnvelope(2))
-			if err := srv.SendRaw(first); err != nil {
-				t.Fatal(err)
-			}
-			mustCollect(ctx, t, stream, 1)
-			srv.EndStreams()
-			waitFor(ctx, t, func() bool { return c.Stats().Requests == 2 })
-			if err := srv.SendRaw(second); err != nil {
-				t.Fatal(err)
-			}
-			mustCollect(ctx, t, stream, 1)
+			srv, c, first, second := reconnectAfter(ctx, t, (*testhelpers.GatewayServer).EndStreams)
 			return statsRun{
 				got: c.Stats(), skippedEvents: c.SkippedEvents(),
 				want: loggregator.RLPGatewayStats{
